@@ -1,0 +1,397 @@
+// Package localcluster runs a real Kubernetes control plane (etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler) from upstream binaries, as local processes.
+// `kubia up` and the integration-test harness both use it, so what the tests prove is
+// what users run.
+package localcluster
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Addresses of the cluster. Everything lives in 198.18.0.0/15, a range reserved for
+// benchmarking networks, so nothing a cluster does can reach a real network.
+const (
+	// DefaultNodeIP is the address the API server advertises (and, with a node, the node's).
+	DefaultNodeIP = "198.18.0.1"
+	// ServiceCIDR is the range of Service cluster IPs.
+	ServiceCIDR = "198.19.0.0/16"
+	// kubernetesServiceIP is the first address of ServiceCIDR, taken by Service "kubernetes".
+	kubernetesServiceIP = "198.19.0.1"
+)
+
+const (
+	// stopGrace is how long one component gets to exit after SIGTERM; with three stop
+	// steps this keeps a whole stop well under the 15 s that `kubia up` promises.
+	stopGrace = 4 * time.Second
+	// startTimeout bounds each start step; a healthy step takes a few seconds.
+	startTimeout = 2 * time.Minute
+	// portAttempts is how often Start retries when a freshly picked free port was taken
+	// by someone else before the component bound it.
+	portAttempts = 3
+)
+
+// Config says where a cluster keeps its state and how it is reached.
+type Config struct {
+	// DataDir holds everything the cluster keeps: etcd data, PKI, kubeconfigs and logs.
+	// Starting again on the same DataDir resumes the same cluster.
+	DataDir string
+	// BinDir holds the upstream binaries; empty means DefaultBinDir().
+	BinDir string
+	// APIServerPort is kube-apiserver's secure port on 127.0.0.1; 0 picks a free port.
+	APIServerPort int
+	// NodeIP is the address kube-apiserver advertises; empty means DefaultNodeIP.
+	NodeIP string
+	// Fresh wipes DataDir's earlier state before starting.
+	Fresh bool
+}
+
+// Cluster is a running control plane.
+type Cluster struct {
+	cfg        Config
+	dirs       layout
+	lock       *dataDirLock
+	procs      []*process
+	restConfig *rest.Config
+	stopping   atomic.Bool
+	failed     chan error
+	stopOnce   sync.Once
+	stopErr    error
+}
+
+// Component names one running process of the cluster.
+type Component struct {
+	Name string
+	PID  int
+}
+
+// layout names the files and directories of a cluster under its DataDir.
+type layout struct {
+	etcd, pki, logs, kubeconfig string
+}
+
+func newLayout(dataDir string) layout {
+	return layout{
+		etcd:       filepath.Join(dataDir, "etcd"),
+		pki:        filepath.Join(dataDir, "pki"),
+		logs:       filepath.Join(dataDir, "logs"),
+		kubeconfig: filepath.Join(dataDir, "kubeconfig"),
+	}
+}
+
+// Start brings up etcd, kube-apiserver, kube-controller-manager and kube-scheduler and
+// returns once all are healthy and the default ServiceAccount exists (so Pods can be
+// created). On error nothing it started is left running. Only one cluster at a time may
+// run on a DataDir; a second Start fails at once.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	if err := cfg.complete(); err != nil {
+		return nil, err
+	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Fresh {
+		if err := wipeDataDir(cfg.DataDir); err != nil {
+			return nil, errors.Join(err, lock.release())
+		}
+	}
+	for attempt := 1; attempt <= portAttempts; attempt++ {
+		var c *Cluster
+		if c, err = startOnce(ctx, cfg); err == nil {
+			c.lock = lock
+			return c, nil
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	return nil, errors.Join(err, lock.release())
+}
+
+func (cfg *Config) complete() error {
+	if cfg.DataDir == "" {
+		return errors.New("localcluster: DataDir is required")
+	}
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("resolving data dir: %w", err)
+	}
+	cfg.DataDir = abs
+	if cfg.BinDir == "" {
+		if cfg.BinDir, err = DefaultBinDir(); err != nil {
+			return err
+		}
+	}
+	if cfg.NodeIP == "" {
+		cfg.NodeIP = DefaultNodeIP
+	}
+	if net.ParseIP(cfg.NodeIP) == nil {
+		return fmt.Errorf("localcluster: NodeIP %q is not an IP address", cfg.NodeIP)
+	}
+	if cfg.APIServerPort != 0 {
+		if err := checkPortFree(cfg.APIServerPort); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func startOnce(ctx context.Context, cfg Config) (*Cluster, error) {
+	c := &Cluster{cfg: cfg, dirs: newLayout(cfg.DataDir), failed: make(chan error, 1)}
+	for _, dir := range []string{c.dirs.etcd, c.dirs.pki, c.dirs.logs} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", dir, err)
+		}
+	}
+	bins, err := binaryPaths(cfg.BinDir, controlPlaneBinaries)
+	if err != nil {
+		return nil, err
+	}
+	p, err := allocatePorts(cfg.APIServerPort)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := ensureCredentials(c.dirs, cfg.NodeIP, p)
+	if err != nil {
+		return nil, err
+	}
+	if c.restConfig, err = clientcmd.BuildConfigFromFlags("", c.dirs.kubeconfig); err != nil {
+		return nil, fmt.Errorf("loading admin kubeconfig: %w", err)
+	}
+	c.restConfig.QPS, c.restConfig.Burst = 1000, 2000
+
+	if err := c.startAll(ctx, bins, creds, p); err != nil {
+		_ = c.Stop()
+		return nil, err
+	}
+	c.watchForExits()
+	return c, nil
+}
+
+// startAll starts the components in dependency order, each once the previous is ready.
+func (c *Cluster) startAll(ctx context.Context, bins map[string]string, creds credentials, p ports) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	etcd, err := c.start(bins[Etcd], etcdArgs(c.dirs, p))
+	if err != nil {
+		return err
+	}
+	if err := etcd.waitReady(ctx, httpCheck(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/health", p.etcdClient))); err != nil {
+		return err
+	}
+	apiserver, err := c.start(bins[KubeAPIServer], apiserverArgs(c.dirs, creds, p, c.cfg.NodeIP))
+	if err != nil {
+		return err
+	}
+	adminClient, err := rest.HTTPClientFor(c.restConfig)
+	if err != nil {
+		return fmt.Errorf("building admin HTTP client: %w", err)
+	}
+	if err := apiserver.waitReady(ctx, httpCheck(adminClient, c.restConfig.Host+"/readyz")); err != nil {
+		return err
+	}
+	componentClient, err := trustingClient(creds.ca.certFile)
+	if err != nil {
+		return err
+	}
+	// The controller manager and the scheduler only need the API server, so they start together.
+	manager, err := c.start(bins[KubeControllerManager], controllerManagerArgs(creds, p))
+	if err != nil {
+		return err
+	}
+	scheduler, err := c.start(bins[KubeScheduler], schedulerArgs(creds, p))
+	if err != nil {
+		return err
+	}
+	if err := manager.waitReady(ctx, httpCheck(componentClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", p.controllerManager))); err != nil {
+		return err
+	}
+	if err := scheduler.waitReady(ctx, httpCheck(componentClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", p.scheduler))); err != nil {
+		return err
+	}
+	return manager.waitReady(ctx, c.defaultServiceAccountExists)
+}
+
+func (c *Cluster) start(binary string, args []string) (*process, error) {
+	p, err := startProcess(filepath.Base(binary), binary, args, c.dirs.logs)
+	if err != nil {
+		return nil, err
+	}
+	c.procs = append(c.procs, p)
+	return p, nil
+}
+
+// defaultServiceAccountExists reports whether the controller manager has created the
+// "default" ServiceAccount, without which the API server rejects Pods in that namespace.
+func (c *Cluster) defaultServiceAccountExists(ctx context.Context) error {
+	clientset, err := kubernetes.NewForConfig(c.restConfig)
+	if err != nil {
+		return err
+	}
+	_, err = clientset.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return errors.New("ServiceAccount default/default not created yet")
+	}
+	return err
+}
+
+// watchForExits reports the first component that exits while the cluster is not stopping.
+func (c *Cluster) watchForExits() {
+	for _, p := range c.procs {
+		go func() {
+			<-p.exited
+			if c.stopping.Load() {
+				return
+			}
+			select {
+			case c.failed <- fmt.Errorf("%s exited unexpectedly (%v); end of its log:\n%s", p.name, p.err, p.logTail(20)):
+			default:
+			}
+		}()
+	}
+}
+
+// Failed delivers an error when a component exits on its own while the cluster runs.
+func (c *Cluster) Failed() <-chan error { return c.failed }
+
+// Stop stops the components in the reverse order of their start: each gets SIGTERM,
+// then SIGKILL after a grace period. It is safe to call more than once.
+func (c *Cluster) Stop() error {
+	c.stopOnce.Do(func() {
+		c.stopping.Store(true)
+		var errs []error
+		for i := len(c.procs) - 1; i >= 0; i-- {
+			errs = append(errs, c.procs[i].stop(stopGrace))
+		}
+		if c.lock != nil {
+			errs = append(errs, c.lock.release())
+		}
+		c.stopErr = errors.Join(errs...)
+	})
+	return c.stopErr
+}
+
+// KubeconfigPath is the admin kubeconfig (user "kubia-admin", group system:masters).
+func (c *Cluster) KubeconfigPath() string { return c.dirs.kubeconfig }
+
+// RESTConfig returns a copy of the admin client configuration.
+func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.restConfig) }
+
+// DataDir is the directory holding the cluster's state.
+func (c *Cluster) DataDir() string { return c.cfg.DataDir }
+
+// Components lists the running processes, in start order.
+func (c *Cluster) Components() []Component {
+	out := make([]Component, 0, len(c.procs))
+	for _, p := range c.procs {
+		out = append(out, Component{Name: p.name, PID: p.pid()})
+	}
+	return out
+}
+
+// LogTails returns the last n lines of every component's log, for failure reports.
+func (c *Cluster) LogTails(n int) string {
+	var b strings.Builder
+	for _, p := range c.procs {
+		fmt.Fprintf(&b, "----- %s (%s) -----\n%s\n", p.name, p.logPath, p.logTail(n))
+	}
+	return b.String()
+}
+
+func httpCheck(client *http.Client, url string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
+// trustingClient is an HTTP client that trusts only the cluster's CA.
+func trustingClient(caFile string) (*http.Client, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", caFile, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s", caFile)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil
+}
+
+// ports are the loopback ports one cluster listens on.
+type ports struct {
+	etcdClient, etcdPeer, apiserver, controllerManager, scheduler int
+}
+
+func allocatePorts(apiserverPort int) (ports, error) {
+	free, err := freePorts(5)
+	if err != nil {
+		return ports{}, err
+	}
+	p := ports{etcdClient: free[0], etcdPeer: free[1], apiserver: free[2], controllerManager: free[3], scheduler: free[4]}
+	if apiserverPort != 0 {
+		p.apiserver = apiserverPort
+	}
+	return p, nil
+}
+
+// freePorts asks the kernel for n distinct free loopback ports. They are released before
+// the components bind them, so another process may take one first; Start retries then.
+func freePorts(n int) ([]int, error) {
+	listeners := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	out := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		listeners = append(listeners, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
+
+func checkPortFree(port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("kube-apiserver port %d on 127.0.0.1 is not free: %w", port, err)
+	}
+	return l.Close()
+}

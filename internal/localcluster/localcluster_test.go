@@ -1,0 +1,119 @@
+package localcluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// TestClusterLifecycle runs real control planes on one data dir: state survives a
+// restart, a second cluster on the same dir is refused, Stop leaves no process or port
+// behind, and Fresh wipes the earlier state.
+func TestClusterLifecycle(t *testing.T) {
+	dataDir := t.TempDir()
+	ctx := t.Context()
+
+	c := mustStart(t, Config{DataDir: dataDir})
+	marker := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survives-restart", Namespace: "default"}}
+	if _, err := clientset(t, c).CoreV1().ConfigMaps("default").Create(ctx, marker, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("a second cluster on the same data dir is refused at once", func(t *testing.T) {
+		began := time.Now()
+		_, err := Start(ctx, Config{DataDir: dataDir})
+		if err == nil || !strings.Contains(err.Error(), "in use") {
+			t.Fatalf("second Start error = %v, want one saying the data dir is in use", err)
+		}
+		if took := time.Since(began); took > 5*time.Second {
+			t.Fatalf("second Start took %s to fail; it must fail fast", took)
+		}
+	})
+
+	t.Run("stop leaves no process or port behind", func(t *testing.T) {
+		mustStopCleanly(t, c)
+	})
+
+	c = mustStart(t, Config{DataDir: dataDir})
+	t.Run("state survives a restart", func(t *testing.T) {
+		if _, err := clientset(t, c).CoreV1().ConfigMaps("default").Get(ctx, marker.Name, metav1.GetOptions{}); err != nil {
+			t.Fatalf("ConfigMap created before the restart: %v", err)
+		}
+	})
+	mustStopCleanly(t, c)
+
+	c = mustStart(t, Config{DataDir: dataDir, Fresh: true})
+	t.Run("fresh wipes earlier state", func(t *testing.T) {
+		_, err := clientset(t, c).CoreV1().ConfigMaps("default").Get(ctx, marker.Name, metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			t.Fatalf("ConfigMap after a fresh start: err = %v, want NotFound", err)
+		}
+	})
+	mustStopCleanly(t, c)
+}
+
+func TestUnexpectedExitIsReported(t *testing.T) {
+	c := mustStart(t, Config{DataDir: t.TempDir()})
+	defer c.Stop()
+	scheduler := c.Components()[len(c.Components())-1]
+	if err := syscall.Kill(scheduler.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-c.Failed():
+		if !strings.Contains(err.Error(), scheduler.Name) {
+			t.Fatalf("failure %q does not name %s", err, scheduler.Name)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("killing %s was not reported", scheduler.Name)
+	}
+}
+
+func mustStart(t *testing.T, cfg Config) *Cluster {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	c, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	return c
+}
+
+func mustStopCleanly(t *testing.T, c *Cluster) {
+	t.Helper()
+	components := c.Components()
+	host := c.RESTConfig().Host
+	if err := c.Stop(); err != nil {
+		t.Fatalf("Stop: %v\n%s", err, c.LogTails(20))
+	}
+	for _, comp := range components {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", comp.PID)); err == nil {
+			t.Errorf("%s (pid %d) still exists after Stop", comp.Name, comp.PID)
+		}
+	}
+	if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(host, "https://"), time.Second); err == nil {
+		conn.Close()
+		t.Errorf("%s still accepts connections after Stop", host)
+	}
+}
+
+func clientset(t *testing.T, c *Cluster) kubernetes.Interface {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}

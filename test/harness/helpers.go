@@ -1,0 +1,170 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/rand"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+)
+
+// fieldOwner is the server-side-apply manager of objects the tests apply.
+const fieldOwner = "kubia-test"
+
+var unsafeNameChars = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// Namespace creates a namespace named after the test and deletes it when the test ends.
+func Namespace(t testing.TB) string {
+	t.Helper()
+	e := Get(t)
+	base := strings.Trim(unsafeNameChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
+	if len(base) > 40 {
+		base = strings.Trim(base[:40], "-")
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: base + "-" + rand.String(5)}}
+	if err := e.Client.Create(t.Context(), ns); err != nil {
+		t.Fatalf("creating namespace %s: %v", ns.Name, err)
+	}
+	t.Cleanup(func() {
+		// t.Context() has ended by now; deletion only needs to be requested.
+		if err := e.Client.Delete(context.Background(), ns); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("deleting namespace %s: %v", ns.Name, err)
+		}
+	})
+	return ns.Name
+}
+
+// ApplyFile server-side-applies every object in the YAML file at path, putting namespaced
+// objects that name no namespace into namespace, and returns the objects as stored.
+func ApplyFile(t testing.TB, namespace, path string) []*unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	objs, err := Apply(t.Context(), Get(t).Client, namespace, data)
+	if err != nil {
+		t.Fatalf("applying %s: %v", path, err)
+	}
+	return objs
+}
+
+// Apply server-side-applies every object of a (multi-document) YAML or JSON stream.
+func Apply(ctx context.Context, c client.Client, namespace string, manifest []byte) ([]*unstructured.Unstructured, error) {
+	objs, err := decodeObjects(manifest)
+	if err != nil {
+		return nil, err
+	}
+	for _, obj := range objs {
+		namespaced, err := c.IsObjectNamespaced(obj)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+		if namespaced && obj.GetNamespace() == "" {
+			obj.SetNamespace(namespace)
+		}
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+			return nil, fmt.Errorf("applying %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+	}
+	return objs, nil
+}
+
+func decodeObjects(manifest []byte) ([]*unstructured.Unstructured, error) {
+	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
+	var objs []*unstructured.Unstructured
+	for {
+		var content map[string]any
+		if err := decoder.Decode(&content); errors.Is(err, io.EOF) {
+			return objs, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("decoding manifest: %w", err)
+		}
+		if len(content) == 0 { // an empty document, e.g. after a trailing "---"
+			continue
+		}
+		objs = append(objs, &unstructured.Unstructured{Object: content})
+	}
+}
+
+// Eventually polls cond until it returns nil, failing the test after timeout with what
+// was awaited and cond's last error.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) error) {
+	t.Helper()
+	if err := poll(t.Context(), timeout, cond); err != nil {
+		t.Fatalf("waiting until %s: %v", what, err)
+	}
+}
+
+// WaitFor polls obj from the API server until cond (which sees the fresh obj) returns nil.
+// On timeout it fails the test and shows the object as YAML and the events about it.
+func WaitFor(t testing.TB, obj client.Object, timeout time.Duration, what string, cond func() error) {
+	t.Helper()
+	c := Get(t).Client
+	err := poll(t.Context(), timeout, func(ctx context.Context) error {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		return cond()
+	})
+	if err != nil {
+		t.Fatalf("waiting until %s: %v\n%s", what, err, Describe(context.Background(), c, obj))
+	}
+}
+
+func poll(ctx context.Context, timeout time.Duration, cond func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	var last error
+	for {
+		err := cond(ctx)
+		if err == nil {
+			return nil
+		}
+		if last == nil || ctx.Err() == nil { // an error caused by the deadline says nothing
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not true after %s; last: %w", timeout, last)
+		case <-ticker.C:
+		}
+	}
+}
+
+// Describe renders obj as YAML followed by the events whose subject it is, for failure messages.
+func Describe(ctx context.Context, c client.Client, obj client.Object) string {
+	var b strings.Builder
+	shown := obj.DeepCopyObject().(client.Object)
+	shown.SetManagedFields(nil) // bookkeeping that buries what matters
+	if out, err := yaml.Marshal(shown); err == nil {
+		fmt.Fprintf(&b, "--- %s:\n%s", client.ObjectKeyFromObject(obj), out)
+	}
+	var events corev1.EventList
+	if err := c.List(ctx, &events, client.InNamespace(obj.GetNamespace()),
+		client.MatchingFields{"involvedObject.name": obj.GetName()}); err != nil {
+		fmt.Fprintf(&b, "--- events: %v\n", err)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "--- events (%d):\n", len(events.Items))
+	for _, ev := range events.Items {
+		fmt.Fprintf(&b, "%s %s %s %s: %s\n", ev.LastTimestamp.Format(time.RFC3339), ev.Type, ev.InvolvedObject.Kind, ev.Reason, ev.Message)
+	}
+	return b.String()
+}
