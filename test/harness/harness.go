@@ -105,4 +105,3 @@ func Get(t testing.TB) *Env {
 	}
 	return env
 }
-
