@@ -12,8 +12,10 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/kubia-dev/kubia/internal/images"
 	"github.com/kubia-dev/kubia/internal/localcluster"
 )
 
@@ -25,7 +27,15 @@ type upOptions struct {
 	dataDir       string
 	fresh         bool
 	apiserverPort int
+	node          string
 }
+
+// Values of --node.
+const (
+	nodeAuto = "auto"
+	nodeOn   = "on"
+	nodeOff  = "off"
+)
 
 func newUpCommand() *cobra.Command {
 	opts := upOptions{}
@@ -41,12 +51,15 @@ directory across restarts; --fresh starts from scratch.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			log := zap.New(zap.UseDevMode(false), zap.WriteTo(cmd.ErrOrStderr()), zap.ConsoleEncoder())
+			ctrllog.SetLogger(log)
 			return runUp(logr.NewContext(ctx, log), opts, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&opts.dataDir, "data-dir", ".kubia", "directory holding the platform's state, logs and kubeconfig")
 	cmd.Flags().BoolVar(&opts.fresh, "fresh", false, "wipe the data directory's earlier state before starting")
-	cmd.Flags().IntVar(&opts.apiserverPort, "apiserver-port", 6443, "kube-apiserver port on 127.0.0.1 (0 picks a free port)")
+	cmd.Flags().IntVar(&opts.apiserverPort, "apiserver-port", 6443, "kube-apiserver port (0 picks a free port)")
+	cmd.Flags().StringVar(&opts.node, "node", nodeAuto,
+		"run a node so pods really run: auto (when this machine can: root, Linux, packages from make deps), on, off")
 	return cmd
 }
 
@@ -59,12 +72,16 @@ func runUp(ctx context.Context, opts upOptions, out io.Writer) error {
 		return fmt.Errorf("resolving data dir: %w", err)
 	}
 	began := time.Now()
-	log.Info("Starting the control plane", "dataDir", dataDir, "fresh", opts.fresh)
-	cluster, err := localcluster.Start(ctx, localcluster.Config{DataDir: dataDir, APIServerPort: opts.apiserverPort, Fresh: opts.fresh})
-	if err != nil {
-		return fmt.Errorf("starting the control plane: %w", err)
+	cfg := localcluster.Config{DataDir: dataDir, APIServerPort: opts.apiserverPort, Fresh: opts.fresh}
+	if cfg.Node, err = nodeConfig(ctx, opts.node); err != nil {
+		return err
 	}
-	log.Info("Control plane ready", "kubeconfig", cluster.KubeconfigPath(), "took", time.Since(began).Round(time.Millisecond))
+	log.Info("Starting the cluster", "dataDir", dataDir, "fresh", opts.fresh, "node", cfg.Node != nil)
+	cluster, err := localcluster.Start(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("starting the cluster: %w", err)
+	}
+	log.Info("Cluster ready", "kubeconfig", cluster.KubeconfigPath(), "took", time.Since(began).Round(time.Millisecond))
 	fmt.Fprintf(out, "%s (%s): export KUBECONFIG=%s; kubectl get ns\n",
 		ReadyMessage, time.Since(began).Round(100*time.Millisecond), cluster.KubeconfigPath())
 
@@ -84,4 +101,57 @@ func runUp(ctx context.Context, opts upOptions, out io.Writer) error {
 	}
 	log.Info("Stopped", "took", time.Since(stopped).Round(time.Millisecond))
 	return runErr
+}
+
+// nodeConfig decides whether to run a node and builds the images it imports: the node's
+// own and the servers Kubia's features run (nginx, PostgreSQL).
+func nodeConfig(ctx context.Context, mode string) (*localcluster.NodeConfig, error) {
+	log := logr.FromContextOrDiscard(ctx)
+	if mode != nodeAuto && mode != nodeOn && mode != nodeOff {
+		return nil, fmt.Errorf("--node must be %s, %s or %s, not %q", nodeAuto, nodeOn, nodeOff, mode)
+	}
+	if mode == nodeOff {
+		return nil, nil
+	}
+	binDir, err := localcluster.DefaultBinDir()
+	if err != nil {
+		return nil, err
+	}
+	if reason := localcluster.NodeUnsupportedReason(binDir); reason != "" {
+		if mode == nodeOn {
+			return nil, fmt.Errorf("--node=on, but %s", reason)
+		}
+		log.Info("Running the control plane only, without a node: " + reason)
+		return nil, nil
+	}
+	began := time.Now()
+	archives, err := buildImages(binDir)
+	if err != nil {
+		return nil, fmt.Errorf("building the node's images: %w", err)
+	}
+	log.Info("Images ready", "count", len(archives), "took", time.Since(began).Round(time.Millisecond))
+	return &localcluster.NodeConfig{ImageArchives: archives}, nil
+}
+
+func buildImages(binDir string) ([]string, error) {
+	moduleDir, err := images.ModuleDir()
+	if err != nil {
+		return nil, err
+	}
+	cacheDir, err := images.DefaultCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := images.NodeImages(moduleDir, binDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, server := range []func(string) (images.Image, error){images.Nginx, images.PostgreSQL} {
+		img, err := server(cacheDir)
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, img)
+	}
+	return images.Archives(cacheDir, imgs...)
 }

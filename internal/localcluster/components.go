@@ -15,13 +15,17 @@ type credentials struct {
 	componentServing        keyPair // kube-controller-manager's and kube-scheduler's HTTPS endpoints
 	frontProxyClient        keyPair // the aggregator's identity towards aggregated API servers
 	serviceAccount          keyPair // CertFile is the public key
+	kubeletServing          keyPair
+	apiserverKubeletClient  keyPair // kube-apiserver's identity towards the kubelet
 	controllerManagerConfig string
 	schedulerConfig         string
+	kubeletConfig           string
+	kubeProxyConfig         string
 }
 
 // ensureCredentials creates (or reuses, on a restart) the cluster's PKI and writes the
 // kubeconfigs of the admin, the controller manager and the scheduler.
-func ensureCredentials(dirs layout, nodeIP string, p ports) (credentials, error) {
+func ensureCredentials(dirs layout, nodeIP, apiserverHost string, p ports) (credentials, error) {
 	var creds credentials
 	var err error
 	if creds.ca, err = loadOrCreateCA(dirs.pki, "ca"); err != nil {
@@ -52,6 +56,13 @@ func ensureCredentials(dirs layout, nodeIP string, p ports) (credentials, error)
 		{creds.frontProxyCA, leafSpec{
 			name: "front-proxy-client", commonName: "front-proxy-client", usages: []x509.ExtKeyUsage{client},
 		}, &creds.frontProxyClient},
+		{creds.ca, leafSpec{
+			name: "kubelet-serving", commonName: NodeName, usages: []x509.ExtKeyUsage{server},
+			dnsNames: []string{NodeName}, ips: []net.IP{net.ParseIP(nodeIP)},
+		}, &creds.kubeletServing},
+		{creds.ca, leafSpec{
+			name: "apiserver-kubelet-client", commonName: apiserverKubeletUser, usages: []x509.ExtKeyUsage{client},
+		}, &creds.apiserverKubeletClient},
 	}
 	for _, i := range issued {
 		if *i.into, err = i.ca.issue(dirs.pki, i.spec); err != nil {
@@ -64,7 +75,8 @@ func ensureCredentials(dirs layout, nodeIP string, p ports) (credentials, error)
 
 	// Each client gets its own identity, which the API server's bootstrap RBAC policy
 	// already grants exactly what that component needs.
-	serverURL := fmt.Sprintf("https://127.0.0.1:%d", p.apiserver)
+
+	serverURL := fmt.Sprintf("https://%s", net.JoinHostPort(apiserverHost, strconv.Itoa(p.apiserver)))
 	clients := []struct {
 		spec leafSpec
 		path string
@@ -72,6 +84,8 @@ func ensureCredentials(dirs layout, nodeIP string, p ports) (credentials, error)
 		{leafSpec{name: "admin", commonName: "kubia-admin", organization: []string{"system:masters"}}, dirs.kubeconfig},
 		{leafSpec{name: "controller-manager", commonName: "system:kube-controller-manager"}, filepath.Join(dirs.pki, "controller-manager.kubeconfig")},
 		{leafSpec{name: "scheduler", commonName: "system:kube-scheduler"}, filepath.Join(dirs.pki, "scheduler.kubeconfig")},
+		{leafSpec{name: "kubelet", commonName: "system:node:" + NodeName, organization: []string{"system:nodes"}}, filepath.Join(dirs.pki, "kubelet.kubeconfig")},
+		{leafSpec{name: "kube-proxy", commonName: "system:kube-proxy"}, filepath.Join(dirs.pki, "kube-proxy.kubeconfig")},
 	}
 	for _, cl := range clients {
 		cl.spec.usages = []x509.ExtKeyUsage{client}
@@ -84,6 +98,7 @@ func ensureCredentials(dirs layout, nodeIP string, p ports) (credentials, error)
 		}
 	}
 	creds.controllerManagerConfig, creds.schedulerConfig = clients[1].path, clients[2].path
+	creds.kubeletConfig, creds.kubeProxyConfig = clients[3].path, clients[4].path
 	return creds, nil
 }
 
@@ -102,10 +117,10 @@ func etcdArgs(dirs layout, p ports) []string {
 	}
 }
 
-func apiserverArgs(dirs layout, creds credentials, p ports, nodeIP string) []string {
+func apiserverArgs(dirs layout, creds credentials, p ports, nodeIP, bindAddress string) []string {
 	return []string{
 		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(p.etcdClient),
-		"--bind-address=127.0.0.1",
+		"--bind-address=" + bindAddress,
 		"--secure-port=" + strconv.Itoa(p.apiserver),
 		"--advertise-address=" + nodeIP,
 		"--cert-dir=" + dirs.pki,
@@ -131,6 +146,12 @@ func apiserverArgs(dirs layout, creds credentials, p ports, nodeIP string) []str
 		// Without a node there is no kube-proxy to route Service IPs, so the aggregator
 		// dials an extension API server's endpoints directly.
 		"--enable-aggregator-routing=true",
+		// logs, exec and port-forward: reach the kubelet at the node address, verify its
+		// CA-signed serving certificate, and authenticate with a certificate of our own.
+		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-certificate-authority=" + creds.ca.certFile,
+		"--kubelet-client-certificate=" + creds.apiserverKubeletClient.CertFile,
+		"--kubelet-client-key=" + creds.apiserverKubeletClient.KeyFile,
 		"--profiling=false",
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,8 +43,9 @@ const (
 	// stopGrace is how long one component gets to exit after SIGTERM; with three stop
 	// steps this keeps a whole stop well under the 15 s that `kubia up` promises.
 	stopGrace = 4 * time.Second
-	// startTimeout bounds each start step; a healthy step takes a few seconds.
-	startTimeout = 2 * time.Minute
+	// startTimeout bounds a whole start; a healthy one takes seconds (a first node start
+	// also imports images).
+	startTimeout = 5 * time.Minute
 	// portAttempts is how often Start retries when a freshly picked free port was taken
 	// by someone else before the component bound it.
 	portAttempts = 3
@@ -62,6 +64,8 @@ type Config struct {
 	NodeIP string
 	// Fresh wipes DataDir's earlier state before starting.
 	Fresh bool
+	// Node, when set, adds a node on this machine (root only), so pods really run.
+	Node *NodeConfig
 }
 
 // Cluster is a running control plane.
@@ -69,6 +73,7 @@ type Cluster struct {
 	cfg        Config
 	dirs       layout
 	lock       *dataDirLock
+	node       *node // nil without a node
 	procs      []*process
 	restConfig *rest.Config
 	stopping   atomic.Bool
@@ -114,15 +119,24 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 			return nil, errors.Join(err, lock.release())
 		}
 	}
+	var n *node
+	if cfg.Node != nil {
+		if n, err = prepareNode(cfg.DataDir, cfg.BinDir, cfg.NodeIP); err != nil {
+			return nil, errors.Join(err, lock.release())
+		}
+	}
 	for attempt := 1; attempt <= portAttempts; attempt++ {
 		var c *Cluster
-		if c, err = startOnce(ctx, cfg); err == nil {
+		if c, err = startOnce(ctx, cfg, n); err == nil {
 			c.lock = lock
 			return c, nil
 		}
 		if !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
+	}
+	if n != nil {
+		err = errors.Join(err, n.release())
 	}
 	return nil, errors.Join(err, lock.release())
 }
@@ -155,14 +169,18 @@ func (cfg *Config) complete() error {
 	return nil
 }
 
-func startOnce(ctx context.Context, cfg Config) (*Cluster, error) {
-	c := &Cluster{cfg: cfg, dirs: newLayout(cfg.DataDir), failed: make(chan error, 1)}
+func startOnce(ctx context.Context, cfg Config, n *node) (*Cluster, error) {
+	c := &Cluster{cfg: cfg, dirs: newLayout(cfg.DataDir), failed: make(chan error, 1), node: n}
 	for _, dir := range []string{c.dirs.etcd, c.dirs.pki, c.dirs.logs} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating %s: %w", dir, err)
 		}
 	}
-	bins, err := binaryPaths(cfg.BinDir, controlPlaneBinaries)
+	needed := controlPlaneBinaries
+	if n != nil {
+		needed = append(slices.Clone(needed), nodeBinaries...)
+	}
+	bins, err := binaryPaths(cfg.BinDir, needed)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +188,7 @@ func startOnce(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	creds, err := ensureCredentials(c.dirs, cfg.NodeIP, p)
+	creds, err := ensureCredentials(c.dirs, cfg.NodeIP, c.apiserverHost(), p)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +198,7 @@ func startOnce(ctx context.Context, cfg Config) (*Cluster, error) {
 	c.restConfig.QPS, c.restConfig.Burst = 1000, 2000
 
 	if err := c.startAll(ctx, bins, creds, p); err != nil {
-		_ = c.Stop()
+		_ = c.stopProcesses()
 		return nil, err
 	}
 	c.watchForExits()
@@ -198,7 +216,7 @@ func (c *Cluster) startAll(ctx context.Context, bins map[string]string, creds cr
 	if err := etcd.waitReady(ctx, httpCheck(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/health", p.etcdClient))); err != nil {
 		return err
 	}
-	apiserver, err := c.start(bins[KubeAPIServer], apiserverArgs(c.dirs, creds, p, c.cfg.NodeIP))
+	apiserver, err := c.start(bins[KubeAPIServer], apiserverArgs(c.dirs, creds, p, c.cfg.NodeIP, c.apiserverHost()))
 	if err != nil {
 		return err
 	}
@@ -228,11 +246,31 @@ func (c *Cluster) startAll(ctx context.Context, bins map[string]string, creds cr
 	if err := scheduler.waitReady(ctx, httpCheck(componentClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", p.scheduler))); err != nil {
 		return err
 	}
-	return manager.waitReady(ctx, c.defaultServiceAccountExists)
+	if err := manager.waitReady(ctx, c.defaultServiceAccountExists); err != nil {
+		return err
+	}
+	if c.node == nil {
+		return nil
+	}
+	return c.startNode(ctx, bins, creds)
+}
+
+// apiserverHost is where kube-apiserver listens: loopback, or with a node the node
+// address, which pods can reach too (their loopback is their own).
+func (c *Cluster) apiserverHost() string {
+	if c.node != nil {
+		return c.cfg.NodeIP
+	}
+	return "127.0.0.1"
 }
 
 func (c *Cluster) start(binary string, args []string) (*process, error) {
-	p, err := startProcess(filepath.Base(binary), binary, args, c.dirs.logs)
+	return c.startWithEnv(binary, args)
+}
+
+// startWithEnv starts binary with extra environment variables.
+func (c *Cluster) startWithEnv(binary string, args []string, env ...string) (*process, error) {
+	p, err := startProcess(filepath.Base(binary), binary, args, env, c.dirs.logs)
 	if err != nil {
 		return nil, err
 	}
@@ -274,13 +312,22 @@ func (c *Cluster) watchForExits() {
 func (c *Cluster) Failed() <-chan error { return c.failed }
 
 // Stop stops the components in the reverse order of their start: each gets SIGTERM,
-// then SIGKILL after a grace period. It is safe to call more than once.
+// then SIGKILL after a grace period. With a node, the pods are stopped right after the
+// node's processes, so none holds the API server's shutdown up with a watch, and the
+// node's traces (mounts, interfaces, iptables rules) are cleared from the machine once
+// the control plane is gone: it listens on the node address. Safe to call repeatedly.
 func (c *Cluster) Stop() error {
 	c.stopOnce.Do(func() {
 		c.stopping.Store(true)
 		var errs []error
-		for i := len(c.procs) - 1; i >= 0; i-- {
-			errs = append(errs, c.procs[i].stop(stopGrace))
+		controlPlane := c.procs
+		if c.node != nil {
+			controlPlane = c.procs[:c.node.firstProc]
+			errs = append(errs, stopInReverse(c.procs[c.node.firstProc:]), killProcesses(c.node.binDir))
+		}
+		errs = append(errs, stopInReverse(controlPlane))
+		if c.node != nil {
+			errs = append(errs, c.node.release())
 		}
 		if c.lock != nil {
 			errs = append(errs, c.lock.release())
@@ -288,6 +335,20 @@ func (c *Cluster) Stop() error {
 		c.stopErr = errors.Join(errs...)
 	})
 	return c.stopErr
+}
+
+// stopProcesses stops what a failed start had started; Start then releases the node.
+func (c *Cluster) stopProcesses() error {
+	c.stopping.Store(true)
+	return stopInReverse(c.procs)
+}
+
+func stopInReverse(procs []*process) error {
+	var errs []error
+	for i := len(procs) - 1; i >= 0; i-- {
+		errs = append(errs, procs[i].stop(stopGrace))
+	}
+	return errors.Join(errs...)
 }
 
 // KubeconfigPath is the admin kubeconfig (user "kubia-admin", group system:masters).

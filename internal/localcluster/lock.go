@@ -12,7 +12,7 @@ import (
 
 const lockFileName = "lock"
 
-// dataDirLock is an exclusive lock on a data directory, held while a cluster runs on it.
+// dataDirLock is an exclusive lock on a file, held while a cluster (or node) runs.
 // It is an flock(2), so the kernel drops it when its holder dies, however it dies.
 type dataDirLock struct{ file *os.File }
 
@@ -21,7 +21,16 @@ func lockDataDir(dir string) (*dataDirLock, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir %s: %w", dir, err)
 	}
-	path := filepath.Join(dir, lockFileName)
+	return lockFile(filepath.Join(dir, lockFileName),
+		fmt.Sprintf("data dir %s is in use by another running cluster", dir))
+}
+
+// lockFile takes an exclusive lock on path (creating it) or fails at once with busy,
+// the holder's PID and what to do.
+func lockFile(path, busy string) (*dataDirLock, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -30,8 +39,7 @@ func lockDataDir(dir string) (*dataDirLock, error) {
 		holder, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("data dir %s is in use by another running cluster (pid %s); stop it first or use another data dir",
-				dir, strings.TrimSpace(string(holder)))
+			return nil, fmt.Errorf("%s (pid %s); stop it first or use another data dir", busy, strings.TrimSpace(string(holder)))
 		}
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}

@@ -24,8 +24,9 @@ type process struct {
 	err    error
 }
 
-// startProcess runs binary with args, appending its output to logDir/<name>.log.
-func startProcess(name, binary string, args []string, logDir string) (*process, error) {
+// startProcess runs binary with args and extra environment variables env, appending its
+// output to logDir/<name>.log.
+func startProcess(name, binary string, args, env []string, logDir string) (*process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -35,6 +36,7 @@ func startProcess(name, binary string, args []string, logDir string) (*process, 
 	fmt.Fprintf(logFile, "\n=== %s: starting %s %s\n", time.Now().Format(time.RFC3339), binary, strings.Join(args, " "))
 
 	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// A group of its own keeps a terminal's Ctrl-C away from the component, so the

@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kubia-dev/kubia/internal/images"
 	"github.com/kubia-dev/kubia/internal/localcluster"
 )
 
@@ -40,13 +41,38 @@ type Env struct {
 
 var env *Env
 
-// Main starts a control plane, runs the tests, prints the components' logs if a test
-// failed, then stops the control plane and removes its data. Call it from TestMain.
-func Main(m *testing.M) {
-	os.Exit(run(m))
+// noNodeReason says why a node was asked for but not started ("" when it runs or was
+// not asked for); RequireNode skips tests with it.
+var noNodeReason string
+
+// Option changes what Main starts.
+type Option func(*options)
+
+type options struct {
+	node   bool
+	images []func() (images.Image, error)
 }
 
-func run(m *testing.M) int {
+// WithNode adds a node (kubelet, containerd, kube-proxy, cluster DNS) so pods really run,
+// with the given images imported besides the node's own. Only one package's tests can own
+// the machine's node at a time. Where the node cannot run (not root, packages missing),
+// the control plane starts alone and RequireNode skips the tests that need a node, except
+// on CI (CI set), where that is a failure.
+func WithNode(extra ...func() (images.Image, error)) Option {
+	return func(o *options) { o.node, o.images = true, extra }
+}
+
+// Main starts a control plane, runs the tests, prints the components' logs if a test
+// failed, then stops the control plane and removes its data. Call it from TestMain.
+func Main(m *testing.M, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	os.Exit(run(m, o))
+}
+
+func run(m *testing.M, o options) int {
 	dataDir, err := os.MkdirTemp("", "kubia-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
@@ -57,7 +83,14 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	began := time.Now()
-	cluster, err := localcluster.Start(ctx, localcluster.Config{DataDir: dataDir})
+	cfg := localcluster.Config{DataDir: dataDir}
+	if o.node {
+		if cfg.Node, err = nodeConfig(o); err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			return 1
+		}
+	}
+	cluster, err := localcluster.Start(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness: starting the control plane:", err)
 		return 1
@@ -71,13 +104,63 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "harness: control plane ready in %s (data dir %s)\n", time.Since(began).Round(time.Millisecond), dataDir)
+	fmt.Fprintf(os.Stderr, "harness: cluster ready in %s (node: %t, data dir %s)\n",
+		time.Since(began).Round(time.Millisecond), cfg.Node != nil, dataDir)
 
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "harness: a test failed; end of each component's log:\n%s", cluster.LogTails(40))
 	}
 	return code
+}
+
+// nodeConfig builds the images for a node, or returns nil (and sets noNodeReason) when
+// this machine cannot run one and this is not CI.
+func nodeConfig(o options) (*localcluster.NodeConfig, error) {
+	binDir, err := localcluster.DefaultBinDir()
+	if err != nil {
+		return nil, err
+	}
+	if reason := localcluster.NodeUnsupportedReason(binDir); reason != "" {
+		if os.Getenv("CI") != "" {
+			return nil, fmt.Errorf("CI must run the node tests, but %s", reason)
+		}
+		noNodeReason = reason
+		fmt.Fprintf(os.Stderr, "harness: no node, tests that need one are skipped: %s\n", reason)
+		return nil, nil
+	}
+	moduleDir, err := images.ModuleDir()
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := images.NodeImages(moduleDir, binDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, build := range o.images {
+		img, err := build()
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, img)
+	}
+	cacheDir, err := images.DefaultCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	archives, err := images.Archives(cacheDir, imgs...)
+	if err != nil {
+		return nil, err
+	}
+	return &localcluster.NodeConfig{ImageArchives: archives}, nil
+}
+
+// RequireNode skips the test, saying why, when the cluster has no node.
+func RequireNode(t testing.TB) {
+	t.Helper()
+	if noNodeReason != "" {
+		t.Skipf("needs a node, which cannot run here: %s", noNodeReason)
+	}
 }
 
 func newEnv(cluster *localcluster.Cluster) (*Env, error) {

@@ -1,11 +1,8 @@
 package harness
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -17,9 +14,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/rand"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubia-dev/kubia/internal/manifest"
 )
 
 // fieldOwner is the server-side-apply manager of objects the tests apply.
@@ -56,49 +54,11 @@ func ApplyFile(t testing.TB, namespace, path string) []*unstructured.Unstructure
 	if err != nil {
 		t.Fatalf("reading %s: %v", path, err)
 	}
-	objs, err := Apply(t.Context(), Get(t).Client, namespace, data)
+	objs, err := manifest.Apply(t.Context(), Get(t).Client, fieldOwner, namespace, data)
 	if err != nil {
 		t.Fatalf("applying %s: %v", path, err)
 	}
 	return objs
-}
-
-// Apply server-side-applies every object of a (multi-document) YAML or JSON stream.
-func Apply(ctx context.Context, c client.Client, namespace string, manifest []byte) ([]*unstructured.Unstructured, error) {
-	objs, err := decodeObjects(manifest)
-	if err != nil {
-		return nil, err
-	}
-	for _, obj := range objs {
-		namespaced, err := c.IsObjectNamespaced(obj)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", obj.GetKind(), obj.GetName(), err)
-		}
-		if namespaced && obj.GetNamespace() == "" {
-			obj.SetNamespace(namespace)
-		}
-		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
-			return nil, fmt.Errorf("applying %s %s: %w", obj.GetKind(), obj.GetName(), err)
-		}
-	}
-	return objs, nil
-}
-
-func decodeObjects(manifest []byte) ([]*unstructured.Unstructured, error) {
-	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		var content map[string]any
-		if err := decoder.Decode(&content); errors.Is(err, io.EOF) {
-			return objs, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("decoding manifest: %w", err)
-		}
-		if len(content) == 0 { // an empty document, e.g. after a trailing "---"
-			continue
-		}
-		objs = append(objs, &unstructured.Unstructured{Object: content})
-	}
 }
 
 // Eventually polls cond until it returns nil, failing the test after timeout with what

@@ -1,0 +1,111 @@
+package images
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// nonRoot is the user Kubia's own images run as ("nobody" on Debian).
+const nonRoot = "65534:65534"
+
+// Pause is the pod sandbox image: cmd/kubia-pause, built from the module at moduleDir.
+func Pause(moduleDir string) (Image, error) {
+	binary, err := GoBinary(moduleDir, "./cmd/kubia-pause")
+	if err != nil {
+		return Image{}, err
+	}
+	return Image{
+		Name:   "pause",
+		Layers: []Layer{FilesLayer{{Path: "/pause", Mode: 0o755, Content: binary}}},
+		Config: v1.Config{Entrypoint: []string{"/pause"}, User: nonRoot},
+	}, nil
+}
+
+// CoreDNS is the cluster DNS server, from the coredns binary in binDir.
+func CoreDNS(binDir string) (Image, error) {
+	binary, err := os.ReadFile(filepath.Join(binDir, "coredns"))
+	if err != nil {
+		return Image{}, fmt.Errorf("coredns binary (run `make kube-binaries`): %w", err)
+	}
+	return Image{
+		Name:   "coredns",
+		Layers: []Layer{FilesLayer{{Path: "/coredns", Mode: 0o755, Content: binary}}},
+		Config: v1.Config{
+			Entrypoint:   []string{"/coredns"},
+			User:         nonRoot,
+			ExposedPorts: map[string]struct{}{"53/udp": {}, "53/tcp": {}},
+		},
+	}, nil
+}
+
+// GoBinary builds package pkg of the module at moduleDir as a static Linux binary and
+// returns it. The go command's build cache makes repeated builds cheap.
+func GoBinary(moduleDir, pkg string) ([]byte, error) {
+	out, err := os.MkdirTemp("", "kubia-gobuild-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(out)
+	binary := filepath.Join(out, "bin")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", binary, pkg)
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build %s: %w\n%s", pkg, err, output)
+	}
+	return os.ReadFile(binary)
+}
+
+// NodeImages are the images every node needs: the pod sandbox and cluster DNS.
+func NodeImages(moduleDir, binDir string) ([]Image, error) {
+	pause, err := Pause(moduleDir)
+	if err != nil {
+		return nil, err
+	}
+	coredns, err := CoreDNS(binDir)
+	if err != nil {
+		return nil, err
+	}
+	return []Image{pause, coredns}, nil
+}
+
+// Archives builds (or finds cached in cacheDir) the archive of each image.
+func Archives(cacheDir string, imgs ...Image) ([]string, error) {
+	paths := make([]string, 0, len(imgs))
+	for _, img := range imgs {
+		path, err := Archive(cacheDir, img)
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
+}
+
+// DefaultCacheDir is where image archives are cached: ${XDG_CACHE_HOME:-~/.cache}/kubia/images.
+func DefaultCacheDir() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("locating the cache directory for images: %w", err)
+	}
+	return filepath.Join(cache, "kubia", "images"), nil
+}
+
+// ModuleDir returns the root of the Go module the current directory is in, whose
+// commands the images are built from.
+func ModuleDir() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("not inside Kubia's Go module; run from the repository")
+	}
+	return filepath.Dir(gomod), nil
+}
