@@ -28,6 +28,7 @@ type upOptions struct {
 	fresh         bool
 	apiserverPort int
 	node          string
+	nodeLockWait  time.Duration
 }
 
 // Values of --node.
@@ -60,6 +61,8 @@ directory across restarts; --fresh starts from scratch.`,
 	cmd.Flags().IntVar(&opts.apiserverPort, "apiserver-port", 6443, "kube-apiserver port (0 picks a free port)")
 	cmd.Flags().StringVar(&opts.node, "node", nodeAuto,
 		"run a node so pods really run: auto (when this machine can: root, Linux, packages from make deps), on, off")
+	cmd.Flags().DurationVar(&opts.nodeLockWait, "node-lock-wait", 0,
+		"how long to wait for another Kubia node on this machine to stop (only one can run); 0 fails at once")
 	return cmd
 }
 
@@ -75,6 +78,9 @@ func runUp(ctx context.Context, opts upOptions, out io.Writer) error {
 	cfg := localcluster.Config{DataDir: dataDir, APIServerPort: opts.apiserverPort, Fresh: opts.fresh}
 	if cfg.Node, err = nodeConfig(ctx, opts.node); err != nil {
 		return err
+	}
+	if cfg.Node != nil {
+		cfg.Node.LockWait = opts.nodeLockWait
 	}
 	log.Info("Starting the cluster", "dataDir", dataDir, "fresh", opts.fresh, "node", cfg.Node != nil)
 	cluster, err := localcluster.Start(ctx, cfg)

@@ -121,7 +121,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	var n *node
 	if cfg.Node != nil {
-		if n, err = prepareNode(cfg.DataDir, cfg.BinDir, cfg.NodeIP); err != nil {
+		if n, err = prepareNode(cfg.DataDir, cfg.BinDir, cfg.NodeIP, cfg.Node.LockWait); err != nil {
 			return nil, errors.Join(err, lock.release())
 		}
 	}

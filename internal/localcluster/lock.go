@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 const lockFileName = "lock"
@@ -22,12 +23,12 @@ func lockDataDir(dir string) (*dataDirLock, error) {
 		return nil, fmt.Errorf("creating data dir %s: %w", dir, err)
 	}
 	return lockFile(filepath.Join(dir, lockFileName),
-		fmt.Sprintf("data dir %s is in use by another running cluster", dir))
+		fmt.Sprintf("data dir %s is in use by another running cluster", dir), 0)
 }
 
-// lockFile takes an exclusive lock on path (creating it) or fails at once with busy,
-// the holder's PID and what to do.
-func lockFile(path, busy string) (*dataDirLock, error) {
+// lockFile takes an exclusive lock on path (creating it), waiting at most wait for its
+// holder to let go, or fails with busy, the holder's PID and what to do.
+func lockFile(path, busy string, wait time.Duration) (*dataDirLock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
 	}
@@ -35,7 +36,7 @@ func lockFile(path, busy string) (*dataDirLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flockWithin(f, wait); err != nil {
 		holder, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
@@ -48,6 +49,18 @@ func lockFile(path, busy string) (*dataDirLock, error) {
 		return nil, err
 	}
 	return &dataDirLock{file: f}, nil
+}
+
+// flockWithin takes an exclusive flock on f, retrying until wait has passed.
+func flockWithin(f *os.File, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 func writeHolderPID(f *os.File) error {

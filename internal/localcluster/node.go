@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -42,6 +43,9 @@ type NodeConfig struct {
 	// ImageArchives are docker-archive tarballs imported into the node's containerd before
 	// the kubelet starts; they must include images.Ref("pause") and images.Ref("coredns").
 	ImageArchives []string
+	// LockWait is how long to wait for another node on this machine to stop (only one can
+	// run at a time); 0 fails at once.
+	LockWait time.Duration
 }
 
 // node is the running node of a cluster.
@@ -56,11 +60,11 @@ type node struct {
 
 // prepareNode takes the machine-wide node lock, clears what an earlier run left and sets
 // up the node address, which kube-apiserver then binds to.
-func prepareNode(dataDir, binDir, nodeIP string) (*node, error) {
+func prepareNode(dataDir, binDir, nodeIP string, lockWait time.Duration) (*node, error) {
 	if reason := NodeUnsupportedReason(binDir); reason != "" {
 		return nil, fmt.Errorf("cannot run a node here: %s", reason)
 	}
-	lock, err := lockFile(nodeLockFile, "a Kubia node already runs on this machine; only one can")
+	lock, err := lockFile(nodeLockFile, "a Kubia node already runs on this machine, and only one can", lockWait)
 	if err != nil {
 		return nil, err
 	}

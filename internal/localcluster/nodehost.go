@@ -361,9 +361,25 @@ func removeCgroups(name string) error {
 
 // unmountUnder detaches every mount point below the given directories, deepest first.
 func unmountUnder(dirs ...string) error {
-	f, err := os.Open("/proc/self/mountinfo")
+	points, err := mountsUnder(dirs...)
 	if err != nil {
 		return err
+	}
+	slices.SortFunc(points, func(a, b string) int { return len(b) - len(a) })
+	var errs []error
+	for _, point := range points {
+		if err := syscall.Unmount(point, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
+			errs = append(errs, fmt.Errorf("unmounting %s: %w", point, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// mountsUnder lists the mount points at or below the given directories.
+func mountsUnder(dirs ...string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	var points []string
@@ -380,14 +396,7 @@ func unmountUnder(dirs ...string) error {
 			}
 		}
 	}
-	slices.SortFunc(points, func(a, b string) int { return len(b) - len(a) })
-	var errs []error
-	for _, point := range points {
-		if err := syscall.Unmount(point, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
-			errs = append(errs, fmt.Errorf("unmounting %s: %w", point, err))
-		}
-	}
-	return errors.Join(errs...)
+	return points, lines.Err()
 }
 
 // unescapeMountPath undoes mountinfo's octal escapes (\040 for a space, ...).
@@ -407,4 +416,68 @@ func unescapeMountPath(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// NodeHostLeftovers lists what of a node remains on this machine: processes of the node's
+// binaries in binDir or in pod cgroups, mounts under the node's directories, its network
+// interfaces and KUBE-* iptables chains. Empty after a clean stop. Hold LockNodeHost while
+// calling it, or a node starting meanwhile shows up.
+func NodeHostLeftovers(binDir string) ([]string, error) {
+	var found []string
+	pids, err := podProcesses()
+	if err != nil {
+		return nil, err
+	}
+	for _, pid := range pids {
+		found = append(found, fmt.Sprintf("pod process %d", pid))
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err == nil && filepath.Dir(exe) == binDir && slices.Contains(nodeBinaries, filepath.Base(exe)) && processExistsNamed(e.Name()) {
+			found = append(found, fmt.Sprintf("process %s (%s)", e.Name(), exe))
+		}
+	}
+	mounts, err := mountsUnder(nodeStateDir, nodeRunDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range mounts {
+		found = append(found, "mount "+m)
+	}
+	for _, name := range []string{nodeLink, bridgeLink} {
+		if _, err := netlink.LinkByName(name); err == nil {
+			found = append(found, "network interface "+name)
+		}
+	}
+	for _, tool := range []string{"iptables-save", "ip6tables-save"} {
+		out, err := exec.Command(tool).Output()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", tool, err)
+		}
+		for line := range strings.Lines(string(out)) {
+			if strings.HasPrefix(line, ":KUBE-") {
+				found = append(found, tool+" chain "+strings.Fields(line)[0][1:])
+			}
+		}
+	}
+	return found, nil
+}
+
+func processExistsNamed(pid string) bool {
+	n, err := strconv.Atoi(pid)
+	return err == nil && processExists(n)
+}
+
+// LockNodeHost takes the machine-wide node lock, waiting at most wait, so no node starts
+// while the caller inspects the machine. The returned function releases it.
+func LockNodeHost(wait time.Duration) (func() error, error) {
+	lock, err := lockFile(nodeLockFile, "a Kubia node runs on this machine", wait)
+	if err != nil {
+		return nil, err
+	}
+	return lock.release, nil
 }

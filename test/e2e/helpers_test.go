@@ -122,21 +122,29 @@ func (up *upProcess) stop(t testing.TB, sig syscall.Signal, timeout time.Duratio
 // childPIDs lists the processes whose parent is pid.
 func childPIDs(t testing.TB, pid int) []int {
 	t.Helper()
+	var children []int
+	for _, p := range allPIDs(t) {
+		if ppid, ok := parentPID(p); ok && ppid == pid {
+			children = append(children, p)
+		}
+	}
+	return children
+}
+
+// allPIDs lists every process of the machine.
+func allPIDs(t testing.TB) []int {
+	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var children []int
+	var pids []int
 	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, ok := parentPID(child); ok && ppid == pid {
-			children = append(children, child)
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			pids = append(pids, pid)
 		}
 	}
-	return children
+	return pids
 }
 
 // parentPID reads the parent of pid from /proc/<pid>/stat.

@@ -20,13 +20,14 @@ const (
 
 // TestUp runs `kubia up` as a user does: it becomes ready, kubectl works through the
 // kubeconfig it wrote, a second instance on the same data dir is refused, a signal stops
-// everything it started, state survives a restart and --fresh wipes it.
+// everything it started, state survives a restart and --fresh wipes it. The control plane
+// suffices for these; TestUpWithNode covers the node.
 func TestUp(t *testing.T) {
 	dataDir := t.TempDir()
 	port := strconv.Itoa(freePort(t))
 	kubeconfig := filepath.Join(dataDir, "kubeconfig")
 
-	up := startUp(t, "--data-dir", dataDir, "--apiserver-port", port)
+	up := startUp(t, "--data-dir", dataDir, "--apiserver-port", port, "--node=off")
 	line := up.waitReady(t, readyTimeout)
 	if want := "export KUBECONFIG=" + kubeconfig + "; kubectl get ns"; !strings.Contains(line, want) {
 		t.Fatalf("ready line %q does not tell how to use the cluster (%q)", line, want)
@@ -43,7 +44,7 @@ func TestUp(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
 		began := time.Now()
-		out, err := exec.CommandContext(ctx, kubiaBin, "up", "--data-dir", dataDir, "--apiserver-port", "0").CombinedOutput()
+		out, err := exec.CommandContext(ctx, kubiaBin, "up", "--data-dir", dataDir, "--apiserver-port", "0", "--node=off").CombinedOutput()
 		if err == nil || ctx.Err() != nil {
 			t.Fatalf("second kubia up: err = %v, ctx = %v; want a prompt failure\n%s", err, ctx.Err(), out)
 		}
@@ -60,14 +61,14 @@ func TestUp(t *testing.T) {
 	})
 
 	t.Run("state survives a restart", func(t *testing.T) {
-		up := startUp(t, "--data-dir", dataDir, "--apiserver-port", port)
+		up := startUp(t, "--data-dir", dataDir, "--apiserver-port", port, "--node=off")
 		up.waitReady(t, readyTimeout)
 		kubectl(t, kubeconfig, "get", "namespace", "kept-across-restarts")
 		assertStopsEverything(t, up, syscall.SIGINT, port)
 	})
 
 	t.Run("--fresh wipes earlier state", func(t *testing.T) {
-		up := startUp(t, "--data-dir", dataDir, "--apiserver-port", port, "--fresh")
+		up := startUp(t, "--data-dir", dataDir, "--apiserver-port", port, "--node=off", "--fresh")
 		up.waitReady(t, readyTimeout)
 		out, err := kubectlErr(kubeconfig, "get", "namespace", "kept-across-restarts")
 		if err == nil || !strings.Contains(out, "NotFound") {
@@ -81,7 +82,7 @@ func TestUp(t *testing.T) {
 // must not block the next start on the same data dir.
 func TestKilledUpLeavesNoOrphans(t *testing.T) {
 	dataDir := t.TempDir()
-	up := startUp(t, "--data-dir", dataDir, "--apiserver-port", "0")
+	up := startUp(t, "--data-dir", dataDir, "--apiserver-port", "0", "--node=off")
 	up.waitReady(t, readyTimeout)
 	children := childPIDs(t, up.cmd.Process.Pid)
 	if len(children) == 0 {
@@ -90,7 +91,7 @@ func TestKilledUpLeavesNoOrphans(t *testing.T) {
 	up.stop(t, syscall.SIGKILL, stopLimit)
 	assertGone(t, children, 10*time.Second)
 
-	again := startUp(t, "--data-dir", dataDir, "--apiserver-port", "0")
+	again := startUp(t, "--data-dir", dataDir, "--apiserver-port", "0", "--node=off")
 	again.waitReady(t, readyTimeout)
 	again.stop(t, syscall.SIGTERM, stopLimit)
 }
@@ -142,7 +143,7 @@ func containsPrefix(names []string, prefix string) bool {
 	return false
 }
 
-func kubectl(t *testing.T, kubeconfig string, args ...string) string {
+func kubectl(t testing.TB, kubeconfig string, args ...string) string {
 	t.Helper()
 	out, err := kubectlErr(kubeconfig, args...)
 	if err != nil {

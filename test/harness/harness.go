@@ -27,8 +27,9 @@ import (
 	"github.com/kubia-dev/kubia/internal/localcluster"
 )
 
-// startTimeout bounds the control plane's start; it takes seconds on a healthy machine.
-const startTimeout = 3 * time.Minute
+// startTimeout bounds the cluster's start, which takes seconds on a healthy machine, plus
+// waiting for another test binary's node to stop.
+const startTimeout = 5*time.Minute + nodeLockWait
 
 // Env is the cluster the tests of one binary share.
 type Env struct {
@@ -50,15 +51,19 @@ type Option func(*options)
 
 type options struct {
 	node   bool
-	images []func() (images.Image, error)
+	images []func(cacheDir string) (images.Image, error)
 }
+
+// nodeLockWait is how long a test binary waits for another one's node to stop: packages
+// run in parallel, and only one node can run per machine.
+const nodeLockWait = 15 * time.Minute
 
 // WithNode adds a node (kubelet, containerd, kube-proxy, cluster DNS) so pods really run,
 // with the given images imported besides the node's own. Only one package's tests can own
 // the machine's node at a time. Where the node cannot run (not root, packages missing),
 // the control plane starts alone and RequireNode skips the tests that need a node, except
-// on CI (CI set), where that is a failure.
-func WithNode(extra ...func() (images.Image, error)) Option {
+// on CI (CI set), where that is a failure. extra are images.Nginx and the like.
+func WithNode(extra ...func(cacheDir string) (images.Image, error)) Option {
 	return func(o *options) { o.node, o.images = true, extra }
 }
 
@@ -137,22 +142,22 @@ func nodeConfig(o options) (*localcluster.NodeConfig, error) {
 	if err != nil {
 		return nil, err
 	}
+	cacheDir, err := images.DefaultCacheDir()
+	if err != nil {
+		return nil, err
+	}
 	for _, build := range o.images {
-		img, err := build()
+		img, err := build(cacheDir)
 		if err != nil {
 			return nil, err
 		}
 		imgs = append(imgs, img)
 	}
-	cacheDir, err := images.DefaultCacheDir()
-	if err != nil {
-		return nil, err
-	}
 	archives, err := images.Archives(cacheDir, imgs...)
 	if err != nil {
 		return nil, err
 	}
-	return &localcluster.NodeConfig{ImageArchives: archives}, nil
+	return &localcluster.NodeConfig{ImageArchives: archives, LockWait: nodeLockWait}, nil
 }
 
 // RequireNode skips the test, saying why, when the cluster has no node.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubia-dev/kubia/internal/localcluster"
 	"github.com/kubia-dev/kubia/internal/manifest"
 )
 
@@ -127,4 +130,28 @@ func Describe(ctx context.Context, c client.Client, obj client.Object) string {
 		fmt.Fprintf(&b, "%s %s %s %s: %s\n", ev.LastTimestamp.Format(time.RFC3339), ev.Type, ev.InvolvedObject.Kind, ev.Reason, ev.Message)
 	}
 	return b.String()
+}
+
+// Kubectl runs the upstream kubectl (the cluster's version) against the cluster and
+// returns its combined output, failing the test if it fails.
+func Kubectl(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := KubectlErr(t, args...)
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// KubectlErr is Kubectl for commands that are expected to fail.
+func KubectlErr(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	binDir, err := localcluster.DefaultBinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), filepath.Join(binDir, localcluster.Kubectl), args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+Get(t).Cluster.KubeconfigPath())
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }

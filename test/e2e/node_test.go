@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kubia-dev/kubia/internal/localcluster"
+)
+
+// nodeLockWait lets a node test wait for another test binary's node: one per machine.
+const nodeLockWait = 15 * time.Minute
+
+// TestUpWithNode runs `kubia up` with its node: a pod runs; after a crash of kubia up
+// (SIGKILL: its pods and containerd shims keep running) the next start clears the
+// leftovers and the pod runs again; after SIGTERM nothing of the node is left on the
+// machine: no process, mount, network interface or iptables chain.
+func TestUpWithNode(t *testing.T) {
+	binDir := requireNodeHost(t)
+	dataDir := t.TempDir()
+	kubeconfig := dataDir + "/kubeconfig"
+	args := []string{"--data-dir", dataDir, "--apiserver-port", "0", "--node=on", "--node-lock-wait", nodeLockWait.String()}
+
+	up := startUp(t, args...)
+	up.waitReady(t, readyTimeout+nodeLockWait)
+	kubectl(t, kubeconfig, "run", "web", "--image=localhost/kubia/nginx:local", "--image-pull-policy=Never")
+	kubectl(t, kubeconfig, "wait", "--for=condition=Ready", "pod/web", "--timeout=2m")
+
+	up.stop(t, syscall.SIGKILL, stopLimit)
+	again := startUp(t, args...)
+	again.waitReady(t, readyTimeout+nodeLockWait)
+	// The pod is recreated from its object in etcd: the earlier sandbox is gone with the
+	// leftovers, so its container must have started anew.
+	kubectl(t, kubeconfig, "wait", "--for=condition=Ready", "pod/web", "--timeout=2m")
+
+	// The check below must be able to see a node: while one runs, it does.
+	running, err := localcluster.NodeHostLeftovers(binDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"network interface kubia0", "iptables-save chain KUBE-SERVICES", "mount "} {
+		if !strings.Contains(strings.Join(running, "\n"), want) {
+			t.Fatalf("with the node running, NodeHostLeftovers sees no %q:\n%s", want, strings.Join(running, "\n"))
+		}
+	}
+
+	took := again.stop(t, syscall.SIGTERM, stopLimit)
+	if again.exitErr != nil {
+		t.Fatalf("kubia up exited with %v:\n%s", again.exitErr, again.Output())
+	}
+	t.Logf("stopped with the node in %s", took.Round(time.Millisecond))
+	unlock, err := localcluster.LockNodeHost(nodeLockWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	leftovers, err := localcluster.NodeHostLeftovers(binDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leftovers) > 0 {
+		t.Fatalf("after kubia up stopped, the node left:\n%s", strings.Join(leftovers, "\n"))
+	}
+}
+
+// requireNodeHost skips the test where this machine cannot run a node, except on CI,
+// where the node tests must run. It returns the binaries' directory.
+func requireNodeHost(t testing.TB) string {
+	t.Helper()
+	binDir, err := localcluster.DefaultBinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reason := localcluster.NodeUnsupportedReason(binDir); reason != "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must run the node tests, but %s", reason)
+		}
+		t.Skipf("needs a node, which cannot run here: %s", reason)
+	}
+	return binDir
+}
