@@ -13,6 +13,6 @@ func NewRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newUpCommand())
+	root.AddCommand(newUpCommand(), newImagesCommand())
 	return root
 }

@@ -15,7 +15,6 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/kubia-dev/kubia/internal/images"
 	"github.com/kubia-dev/kubia/internal/localcluster"
 )
 
@@ -137,27 +136,4 @@ func nodeConfig(ctx context.Context, mode string) (*localcluster.NodeConfig, err
 	}
 	log.Info("Images ready", "count", len(archives), "took", time.Since(began).Round(time.Millisecond))
 	return &localcluster.NodeConfig{ImageArchives: archives}, nil
-}
-
-func buildImages(binDir string) ([]string, error) {
-	moduleDir, err := images.ModuleDir()
-	if err != nil {
-		return nil, err
-	}
-	cacheDir, err := images.DefaultCacheDir()
-	if err != nil {
-		return nil, err
-	}
-	imgs, err := images.NodeImages(moduleDir, binDir)
-	if err != nil {
-		return nil, err
-	}
-	for _, server := range []func(string) (images.Image, error){images.Nginx, images.PostgreSQL} {
-		img, err := server(cacheDir)
-		if err != nil {
-			return nil, err
-		}
-		imgs = append(imgs, img)
-	}
-	return images.Archives(cacheDir, imgs...)
 }

@@ -13,17 +13,37 @@ import (
 // nonRoot is the user Kubia's own images run as ("nobody" on Debian).
 const nonRoot = "65534:65534"
 
-// Pause is the pod sandbox image: cmd/kubia-pause, built from the module at moduleDir.
-func Pause(moduleDir string) (Image, error) {
-	binary, err := GoBinary(moduleDir, "./cmd/kubia-pause")
+// caBundle is the machine's CA certificates (Debian's ca-certificates), which Kubia's
+// images carry so their programs can verify TLS servers.
+const caBundle = "/etc/ssl/certs/ca-certificates.crt"
+
+// Command is the image of one of Kubia's commands (./cmd/<name> of the module at
+// moduleDir): the static binary as /<name> on an empty base with CA certificates,
+// running as a non-root user.
+func Command(moduleDir, name string) (Image, error) {
+	binary, err := GoBinary(moduleDir, "./cmd/"+name)
 	if err != nil {
 		return Image{}, err
 	}
+	certs, err := os.ReadFile(caBundle)
+	if err != nil {
+		return Image{}, fmt.Errorf("CA certificates for image %s (Debian package ca-certificates): %w", name, err)
+	}
 	return Image{
-		Name:   "pause",
-		Layers: []Layer{FilesLayer{{Path: "/pause", Mode: 0o755, Content: binary}}},
-		Config: v1.Config{Entrypoint: []string{"/pause"}, User: nonRoot},
+		Name: name,
+		Layers: []Layer{FilesLayer{
+			{Path: "/" + name, Mode: 0o755, Content: binary},
+			{Path: caBundle, Mode: 0o644, Content: certs},
+		}},
+		Config: v1.Config{Entrypoint: []string{"/" + name}, User: nonRoot},
 	}, nil
+}
+
+// Pause is the pod sandbox image, from cmd/kubia-pause.
+func Pause(moduleDir string) (Image, error) {
+	img, err := Command(moduleDir, "kubia-pause")
+	img.Name = "pause"
+	return img, err
 }
 
 // CoreDNS is the cluster DNS server, from the coredns binary in binDir.

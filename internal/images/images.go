@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -120,7 +121,22 @@ func Archive(dir string, img Image) (string, error) {
 		os.Remove(partial)
 		return "", fmt.Errorf("writing image %s: %w", img.Name, err)
 	}
-	return path, os.Rename(partial, path)
+	if err := os.Rename(partial, path); err != nil {
+		return "", err
+	}
+	removeOlderArchives(dir, img.Name, path)
+	return path, nil
+}
+
+// removeOlderArchives deletes the archives of earlier inputs of the image called name,
+// so the cache holds one archive per image.
+func removeOlderArchives(dir, name, keep string) {
+	older, _ := filepath.Glob(filepath.Join(dir, name+"-"+strings.Repeat("[0-9a-f]", 16)+".tar"))
+	for _, path := range older {
+		if path != keep {
+			os.Remove(path)
+		}
+	}
 }
 
 func (img Image) build() (v1.Image, error) {

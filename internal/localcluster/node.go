@@ -16,6 +16,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubia-dev/kubia/internal/images"
@@ -133,6 +134,9 @@ func (c *Cluster) startNode(ctx context.Context, bins map[string]string, creds c
 	if err := kubelet.waitReady(ctx, nodeReady(clientset)); err != nil {
 		return err
 	}
+	if err := labelControlPlane(ctx, clientset); err != nil {
+		return err
+	}
 	proxy, err := c.start(bins[KubeProxy], []string{"--config=" + filepath.Join(n.dirs.config, "kube-proxy.yaml")})
 	if err != nil {
 		return err
@@ -156,10 +160,39 @@ func (n *node) containerdAnswers(ctr string) func(context.Context) error {
 
 // importImage loads a docker-archive into the namespace the CRI plugin uses.
 func (n *node) importImage(ctx context.Context, ctr, archive string) error {
-	out, err := exec.CommandContext(ctx, ctr, "--address", n.socket, "--namespace", "k8s.io",
+	return importImage(ctx, ctr, n.socket, archive)
+}
+
+func importImage(ctx context.Context, ctr, socket, archive string) error {
+	out, err := exec.CommandContext(ctx, ctr, "--address", socket, "--namespace", "k8s.io",
 		"images", "import", "--local", archive).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("importing %s: %w: %s", archive, err, out)
+	}
+	return nil
+}
+
+// ImportImages loads image archives into the running node's containerd, so pods can use
+// images rebuilt while the node runs.
+func ImportImages(ctx context.Context, binDir string, archives []string) error {
+	socket := filepath.Join(newNodeDirs("").containerdState, "containerd.sock")
+	if _, err := os.Stat(socket); err != nil {
+		return fmt.Errorf("no Kubia node runs on this machine (start one with kubia up): %w", err)
+	}
+	for _, archive := range archives {
+		if err := importImage(ctx, filepath.Join(binDir, Ctr), socket, archive); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// labelControlPlane gives the node the role label of a single-node cluster's only node
+// (the kubelet may not set node-role labels itself). It gets no taint: workloads run on it.
+func labelControlPlane(ctx context.Context, clientset kubernetes.Interface) error {
+	patch := []byte(`{"metadata":{"labels":{"node-role.kubernetes.io/control-plane":""}}}`)
+	if _, err := clientset.CoreV1().Nodes().Patch(ctx, NodeName, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("labelling node %s: %w", NodeName, err)
 	}
 	return nil
 }

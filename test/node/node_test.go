@@ -33,9 +33,12 @@ const timeout = 2 * time.Minute
 func TestNodeIsReadyAndSchedulable(t *testing.T) {
 	harness.RequireNode(t)
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: localcluster.NodeName}}
-	harness.WaitFor(t, node, timeout, "the node is Ready with the node address", func() error {
+	harness.WaitFor(t, node, timeout, "the node is Ready, labelled, untainted, with the node address", func() error {
 		if len(node.Spec.Taints) != 0 {
 			return fmt.Errorf("node is tainted: %v", node.Spec.Taints)
+		}
+		if _, ok := node.Labels["node-role.kubernetes.io/control-plane"]; !ok {
+			return fmt.Errorf("node lacks the control-plane role label: %v", node.Labels)
 		}
 		for _, addr := range node.Status.Addresses {
 			if addr.Type == corev1.NodeInternalIP && addr.Address != localcluster.DefaultNodeIP {

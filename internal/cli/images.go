@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubia-dev/kubia/internal/images"
+	"github.com/kubia-dev/kubia/internal/localcluster"
+)
+
+func newImagesCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "images",
+		Short: "Build the container images Kubia's node runs",
+	}
+	var load bool
+	build := &cobra.Command{
+		Use:   "build",
+		Short: "Build every image (cached by content) and print each archive's path",
+		Long: `Builds the images the local node runs, without a registry: the pod sandbox (pause),
+CoreDNS, nginx and PostgreSQL 15 (from Debian packages, via debootstrap; needs root), as
+docker-archive tarballs under ${XDG_CACHE_HOME:-~/.cache}/kubia/images, tagged
+localhost/kubia/<name>:local. Unchanged inputs reuse the cached archive. With --import
+they are loaded into the running node's containerd.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			binDir, err := localcluster.DefaultBinDir()
+			if err != nil {
+				return err
+			}
+			archives, err := buildImages(binDir)
+			if err != nil {
+				return err
+			}
+			for _, archive := range archives {
+				fmt.Fprintln(cmd.OutOrStdout(), archive)
+			}
+			if !load {
+				return nil
+			}
+			return localcluster.ImportImages(cmd.Context(), binDir, archives)
+		},
+	}
+	build.Flags().BoolVar(&load, "import", false, "also import the images into the running node")
+	cmd.AddCommand(build)
+	return cmd
+}
+
+// buildImages builds (or finds cached) the node's own images and the servers Kubia's
+// features run (nginx, PostgreSQL), returning their archives.
+func buildImages(binDir string) ([]string, error) {
+	moduleDir, err := images.ModuleDir()
+	if err != nil {
+		return nil, err
+	}
+	cacheDir, err := images.DefaultCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := images.NodeImages(moduleDir, binDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, server := range []func(string) (images.Image, error){images.Nginx, images.PostgreSQL} {
+		img, err := server(cacheDir)
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, img)
+	}
+	return images.Archives(cacheDir, imgs...)
+}
