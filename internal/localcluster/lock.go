@@ -23,11 +23,11 @@ func lockDataDir(dir string) (*dataDirLock, error) {
 		return nil, fmt.Errorf("creating data dir %s: %w", dir, err)
 	}
 	return lockFile(filepath.Join(dir, lockFileName),
-		fmt.Sprintf("data dir %s is in use by another running cluster", dir), 0)
+		fmt.Sprintf("data dir %s is in use by another running cluster (pid %%s); stop it first or use another data dir", dir), 0)
 }
 
 // lockFile takes an exclusive lock on path (creating it), waiting at most wait for its
-// holder to let go, or fails with busy, the holder's PID and what to do.
+// holder to let go, or fails with busy, whose %s becomes the holder's PID.
 func lockFile(path, busy string, wait time.Duration) (*dataDirLock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
@@ -40,7 +40,7 @@ func lockFile(path, busy string, wait time.Duration) (*dataDirLock, error) {
 		holder, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s (pid %s); stop it first or use another data dir", busy, strings.TrimSpace(string(holder)))
+			return nil, fmt.Errorf(busy, strings.TrimSpace(string(holder)))
 		}
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}

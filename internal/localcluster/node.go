@@ -65,7 +65,7 @@ func prepareNode(dataDir, binDir, nodeIP string, lockWait time.Duration) (*node,
 	if reason := NodeUnsupportedReason(binDir); reason != "" {
 		return nil, fmt.Errorf("cannot run a node here: %s", reason)
 	}
-	lock, err := lockFile(nodeLockFile, "a Kubia node already runs on this machine, and only one can", lockWait)
+	lock, err := lockFile(nodeLockFile, "a Kubia node already runs on this machine (pid %s), and only one can; stop it first", lockWait)
 	if err != nil {
 		return nil, err
 	}

@@ -475,7 +475,7 @@ func processExistsNamed(pid string) bool {
 // LockNodeHost takes the machine-wide node lock, waiting at most wait, so no node starts
 // while the caller inspects the machine. The returned function releases it.
 func LockNodeHost(wait time.Duration) (func() error, error) {
-	lock, err := lockFile(nodeLockFile, "a Kubia node runs on this machine", wait)
+	lock, err := lockFile(nodeLockFile, "a Kubia node runs on this machine (pid %s)", wait)
 	if err != nil {
 		return nil, err
 	}
