@@ -50,24 +50,5 @@ they are loaded into the running node's containerd.`,
 // buildImages builds (or finds cached) the node's own images and the servers Kubia's
 // features run (nginx, PostgreSQL), returning their archives.
 func buildImages(binDir string) ([]string, error) {
-	moduleDir, err := images.ModuleDir()
-	if err != nil {
-		return nil, err
-	}
-	cacheDir, err := images.DefaultCacheDir()
-	if err != nil {
-		return nil, err
-	}
-	imgs, err := images.NodeImages(moduleDir, binDir)
-	if err != nil {
-		return nil, err
-	}
-	for _, server := range []func(string) (images.Image, error){images.Nginx, images.PostgreSQL} {
-		img, err := server(cacheDir)
-		if err != nil {
-			return nil, err
-		}
-		imgs = append(imgs, img)
-	}
-	return images.Archives(cacheDir, imgs...)
+	return images.NodeArchives(binDir, images.Nginx, images.PostgreSQL)
 }

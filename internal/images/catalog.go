@@ -94,6 +94,35 @@ func NodeImages(moduleDir, binDir string) ([]Image, error) {
 	return []Image{pause, coredns}, nil
 }
 
+// Builder describes an image whose inputs live in the cache, like Nginx and PostgreSQL.
+type Builder func(cacheDir string) (Image, error)
+
+// NodeArchives builds (or finds cached in DefaultCacheDir) the archives of the node's own
+// images, from the module the current directory is in and the binaries in binDir, and of
+// the extra images.
+func NodeArchives(binDir string, extra ...Builder) ([]string, error) {
+	moduleDir, err := ModuleDir()
+	if err != nil {
+		return nil, err
+	}
+	cacheDir, err := DefaultCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := NodeImages(moduleDir, binDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, build := range extra {
+		img, err := build(cacheDir)
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, img)
+	}
+	return Archives(cacheDir, imgs...)
+}
+
 // Archives builds (or finds cached in cacheDir) the archive of each image.
 func Archives(cacheDir string, imgs ...Image) ([]string, error) {
 	paths := make([]string, 0, len(imgs))

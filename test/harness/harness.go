@@ -51,7 +51,7 @@ type Option func(*options)
 
 type options struct {
 	node   bool
-	images []func(cacheDir string) (images.Image, error)
+	images []images.Builder
 }
 
 // nodeLockWait is how long a test binary waits for another one's node to stop: packages
@@ -63,7 +63,7 @@ const nodeLockWait = 15 * time.Minute
 // the machine's node at a time. Where the node cannot run (not root, packages missing),
 // the control plane starts alone and RequireNode skips the tests that need a node, except
 // on CI (CI set), where that is a failure. extra are images.Nginx and the like.
-func WithNode(extra ...func(cacheDir string) (images.Image, error)) Option {
+func WithNode(extra ...images.Builder) Option {
 	return func(o *options) { o.node, o.images = true, extra }
 }
 
@@ -134,26 +134,7 @@ func nodeConfig(o options) (*localcluster.NodeConfig, error) {
 		fmt.Fprintf(os.Stderr, "harness: no node, tests that need one are skipped: %s\n", reason)
 		return nil, nil
 	}
-	moduleDir, err := images.ModuleDir()
-	if err != nil {
-		return nil, err
-	}
-	imgs, err := images.NodeImages(moduleDir, binDir)
-	if err != nil {
-		return nil, err
-	}
-	cacheDir, err := images.DefaultCacheDir()
-	if err != nil {
-		return nil, err
-	}
-	for _, build := range o.images {
-		img, err := build(cacheDir)
-		if err != nil {
-			return nil, err
-		}
-		imgs = append(imgs, img)
-	}
-	archives, err := images.Archives(cacheDir, imgs...)
+	archives, err := images.NodeArchives(binDir, o.images...)
 	if err != nil {
 		return nil, err
 	}
