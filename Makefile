@@ -35,9 +35,9 @@ build: deps kube-binaries
 kube-binaries:
 	hack/kube/build.sh $(KUBE_BINARIES)
 
-## generate: regenerate deepcopy code (and, once APIs exist, CRDs and RBAC)
+## generate: regenerate deepcopy code and CRDs (config/crd/bases) from the types in api/
 generate:
-	go tool controller-gen object paths=./...
+	go tool controller-gen object crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 
 ## verify-generate: fail when generated files differ from what `make generate` writes
 verify-generate:

@@ -5,9 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kubia-dev/kubia/internal/sourcetree"
 )
 
 // nonRoot is the user Kubia's own images run as ("nobody" on Debian).
@@ -101,7 +102,7 @@ type Builder func(cacheDir string) (Image, error)
 // images, from the module the current directory is in and the binaries in binDir, and of
 // the extra images.
 func NodeArchives(binDir string, extra ...Builder) ([]string, error) {
-	moduleDir, err := ModuleDir()
+	moduleDir, err := sourcetree.Root()
 	if err != nil {
 		return nil, err
 	}
@@ -143,18 +144,4 @@ func DefaultCacheDir() (string, error) {
 		return "", fmt.Errorf("locating the cache directory for images: %w", err)
 	}
 	return filepath.Join(cache, "kubia", "images"), nil
-}
-
-// ModuleDir returns the root of the Go module the current directory is in, whose
-// commands the images are built from.
-func ModuleDir() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("not inside Kubia's Go module; run from the repository")
-	}
-	return filepath.Dir(gomod), nil
 }
