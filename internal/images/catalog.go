@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -95,6 +96,24 @@ func NodeImages(moduleDir, binDir string) ([]Image, error) {
 	return []Image{pause, coredns}, nil
 }
 
+// lockCache takes an exclusive lock on the cache directory, waiting for other holders:
+// test binaries run in parallel, and two builds of one root filesystem or archive would
+// write over each other.
+func lockCache(cacheDir string) (func(), error) {
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating image cache: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(cacheDir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening image cache lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking image cache: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
+
 // Builder describes an image whose inputs live in the cache, like Nginx and PostgreSQL.
 type Builder func(cacheDir string) (Image, error)
 
@@ -110,6 +129,11 @@ func NodeArchives(binDir string, extra ...Builder) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := lockCache(cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	imgs, err := NodeImages(moduleDir, binDir)
 	if err != nil {
 		return nil, err
