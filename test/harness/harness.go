@@ -18,12 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	"github.com/kubia-dev/kubia/internal/images"
@@ -90,6 +93,8 @@ func Main(m *testing.M, opts ...Option) {
 }
 
 func run(m *testing.M, o options) int {
+	// Controllers under test log through controller-runtime; errors are worth seeing.
+	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	dataDir, err := os.MkdirTemp("", "kubia-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)

@@ -27,7 +27,7 @@ type WebsiteSpec struct {
 	// +kubebuilder:default="1m"
 	// +kubebuilder:validation:Format=duration
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5s') && duration(self) <= duration('24h')",message="must be between 5s and 24h"
-	SyncInterval metav1.Duration `json:"syncInterval,omitempty"`
+	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
 
 	// Replicas is the number of web server pods.
 	// +optional

@@ -1,0 +1,352 @@
+// Package website reconciles Websites: for each one a Deployment of a web server with a
+// Git-sync sidecar and a Service, both named <name>-website, and a status telling where
+// the site is served.
+package website
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
+)
+
+// Condition types and reasons of a Website's status.
+const (
+	ConditionReady       = "Ready"
+	ConditionProgressing = "Progressing"
+	ConditionDegraded    = "Degraded"
+
+	ReasonAvailable        = "Available"
+	ReasonRollingOut       = "RollingOut"
+	ReasonChildConflict    = "ChildConflict"
+	ReasonReconcileFailed  = "ReconcileFailed"
+	ReasonAsExpected       = "AsExpected"
+	ReasonScaledToZero     = "ScaledToZero"
+	ReasonDeploymentFailed = "ProgressDeadlineExceeded"
+)
+
+// Reconciler makes the cluster match each Website.
+type Reconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+	Images   Images
+}
+
+// +kubebuilder:rbac:groups=extensions.example.com,resources=websites,verbs=get;list;watch
+// +kubebuilder:rbac:groups=extensions.example.com,resources=websites/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the controller: Websites, and the Deployments and Services
+// they own, so a change to a child re-reconciles its Website. The manager's cache must
+// be built with CacheOptions.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&extensionsv1.Website{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Named("website").
+		Complete(r)
+}
+
+// errConflict reports a child of the Website's name that something else owns.
+var errConflict = errors.New("exists and is not owned by this Website; it is left untouched")
+
+// conflictRetry is how often a Website whose child name is taken looks again.
+const conflictRetry = time.Minute
+
+// Reconcile reads the Website and the cluster's state, creates or repairs the Deployment
+// and Service, and writes the status once. It is level-based: the event that woke it up
+// does not matter.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	site := &extensionsv1.Website{}
+	if err := r.Get(ctx, req.NamespacedName, site); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !site.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // the garbage collector removes the children
+	}
+	status := site.Status.DeepCopy()
+	status.ObservedGeneration = site.Generation
+
+	deploy, err := r.reconcileDeployment(ctx, site)
+	var svc *corev1.Service
+	if err == nil {
+		svc, err = r.reconcileService(ctx, site)
+	}
+	switch {
+	case errors.Is(err, errConflict):
+		r.Recorder.Eventf(site, nil, corev1.EventTypeWarning, ReasonChildConflict, "Reconcile", "%v", err)
+		setConditions(status, metav1.ConditionFalse, ReasonChildConflict, err.Error())
+		// The cache holds only Kubia's objects, so the other object's removal brings no
+		// event: look again later.
+		return ctrl.Result{RequeueAfter: conflictRetry}, r.writeStatus(ctx, site, status)
+	case err != nil:
+		setConditions(status, metav1.ConditionFalse, ReasonReconcileFailed, err.Error())
+		return ctrl.Result{}, errors.Join(err, r.writeStatus(ctx, site, status))
+	default:
+		if err := r.observe(ctx, site, status, deploy, svc); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, r.writeStatus(ctx, site, status)
+}
+
+// reconcileDeployment creates the Deployment or restores its spec where it drifted.
+func (r *Reconciler) reconcileDeployment(ctx context.Context, site *extensionsv1.Website) (*appsv1.Deployment, error) {
+	desired := desiredDeploymentSpec(site, r.Images)
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: ChildName(site), Namespace: site.Namespace}}
+	err := r.Get(ctx, client.ObjectKeyFromObject(deploy), deploy)
+	switch {
+	case apierrors.IsNotFound(err):
+		deploy.Labels, deploy.Spec = childLabels(site), desired
+		return deploy, r.create(ctx, site, deploy)
+	case err != nil:
+		return nil, fmt.Errorf("reading Deployment %s: %w", deploy.Name, err)
+	case !metav1.IsControlledBy(deploy, site):
+		return nil, fmt.Errorf("Deployment %s: %w", deploy.Name, errConflict)
+	}
+	if equality.Semantic.DeepEqual(deploy.Spec, desired) && hasLabels(deploy.Labels, childLabels(site)) {
+		return deploy, nil
+	}
+	deploy.Spec = desired
+	deploy.Labels = mergeLabels(deploy.Labels, childLabels(site))
+	return deploy, r.update(ctx, site, deploy)
+}
+
+// reconcileService creates the Service or restores the fields Kubia owns, keeping the
+// cluster IP and node port the API server assigned.
+func (r *Reconciler) reconcileService(ctx context.Context, site *extensionsv1.Website) (*corev1.Service, error) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: ChildName(site), Namespace: site.Namespace}}
+	err := r.Get(ctx, client.ObjectKeyFromObject(svc), svc)
+	switch {
+	case apierrors.IsNotFound(err):
+		svc.Labels = childLabels(site)
+		svc.Spec = corev1.ServiceSpec{Type: serviceType(site), Selector: selectorLabels(site), Ports: desiredServicePorts()}
+		return svc, r.create(ctx, site, svc)
+	case err != nil:
+		return nil, fmt.Errorf("reading Service %s: %w", svc.Name, err)
+	case !metav1.IsControlledBy(svc, site):
+		return nil, fmt.Errorf("Service %s: %w", svc.Name, errConflict)
+	}
+	if svc.Spec.Type == serviceType(site) && equality.Semantic.DeepEqual(svc.Spec.Selector, selectorLabels(site)) &&
+		servicePortsMatch(svc.Spec.Ports, desiredServicePorts()) && hasLabels(svc.Labels, childLabels(site)) {
+		return svc, nil
+	}
+	svc.Spec.Type, svc.Spec.Selector = serviceType(site), selectorLabels(site)
+	svc.Spec.Ports = keepNodePorts(svc.Spec.Ports, desiredServicePorts(), svc.Spec.Type)
+	svc.Labels = mergeLabels(svc.Labels, childLabels(site))
+	return svc, r.update(ctx, site, svc)
+}
+
+func (r *Reconciler) create(ctx context.Context, site *extensionsv1.Website, obj client.Object) error {
+	if err := controllerutil.SetControllerReference(site, obj, r.Scheme()); err != nil {
+		return err
+	}
+	kind := kindOf(obj)
+	err := r.Create(ctx, obj)
+	if apierrors.IsAlreadyExists(err) {
+		// Not in the cache, which holds only Kubia's objects: someone else's.
+		return fmt.Errorf("%s %s: %w", kind, obj.GetName(), errConflict)
+	}
+	if err != nil {
+		r.Recorder.Eventf(site, obj, corev1.EventTypeWarning, "CreateFailed", "Create", "Creating %s %s failed: %v", kind, obj.GetName(), err)
+		return fmt.Errorf("creating %s %s: %w", kind, obj.GetName(), err)
+	}
+	log.FromContext(ctx).Info("Created child", "kind", kind, "name", obj.GetName())
+	r.Recorder.Eventf(site, obj, corev1.EventTypeNormal, "Created", "Create", "Created %s %s", kind, obj.GetName())
+	return nil
+}
+
+func (r *Reconciler) update(ctx context.Context, site *extensionsv1.Website, obj client.Object) error {
+	kind := kindOf(obj)
+	if err := r.Update(ctx, obj); err != nil {
+		return fmt.Errorf("updating %s %s: %w", kind, obj.GetName(), err)
+	}
+	log.FromContext(ctx).Info("Updated child", "kind", kind, "name", obj.GetName())
+	r.Recorder.Eventf(site, obj, corev1.EventTypeNormal, "Updated", "Update", "Updated %s %s to match the Website", kind, obj.GetName())
+	return nil
+}
+
+// observe fills the status from the children: where the site is served and whether the
+// web servers are available.
+func (r *Reconciler) observe(ctx context.Context, site *extensionsv1.Website, status *extensionsv1.WebsiteStatus, deploy *appsv1.Deployment, svc *corev1.Service) error {
+	status.NodePort = 0
+	if svc.Spec.Type != corev1.ServiceTypeClusterIP && len(svc.Spec.Ports) > 0 {
+		status.NodePort = svc.Spec.Ports[0].NodePort
+	}
+	url, err := r.siteURL(ctx, site, status.NodePort)
+	if err != nil {
+		return err
+	}
+	status.URL = url
+	replicas := ptr32(deploy.Spec.Replicas)
+	switch {
+	case deploymentFailed(deploy):
+		setConditions(status, metav1.ConditionFalse, ReasonDeploymentFailed, "The web servers did not become available in time")
+	case deploy.Status.ObservedGeneration < deploy.Generation || deploy.Status.UpdatedReplicas < replicas ||
+		deploy.Status.AvailableReplicas < replicas || deploy.Status.Replicas > replicas:
+		setConditions(status, metav1.ConditionFalse, ReasonRollingOut,
+			fmt.Sprintf("%d of %d web servers available", deploy.Status.AvailableReplicas, replicas))
+	case replicas == 0:
+		setConditions(status, metav1.ConditionFalse, ReasonScaledToZero, "The Website is scaled to zero replicas")
+	default:
+		setConditions(status, metav1.ConditionTrue, ReasonAvailable, fmt.Sprintf("The site is served at %s", status.URL))
+	}
+	return nil
+}
+
+// siteURL is http://<node-address>:<nodePort>, the node address taken from a Node's
+// InternalIP, or "" while there is no node port or no node.
+func (r *Reconciler) siteURL(ctx context.Context, site *extensionsv1.Website, nodePort int32) (string, error) {
+	if nodePort == 0 {
+		return "", nil
+	}
+	var nodes corev1.NodeList
+	if err := r.List(ctx, &nodes); err != nil {
+		return "", fmt.Errorf("listing nodes: %w", err)
+	}
+	for _, node := range nodes.Items {
+		for _, addr := range node.Status.Addresses {
+			if addr.Type == corev1.NodeInternalIP {
+				return "http://" + net.JoinHostPort(addr.Address, strconv.Itoa(int(nodePort))), nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// setConditions sets Ready to readiness, and Progressing and Degraded to match.
+func setConditions(status *extensionsv1.WebsiteStatus, ready metav1.ConditionStatus, reason, message string) {
+	gen := status.ObservedGeneration
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: ConditionReady, Status: ready, Reason: reason, Message: message, ObservedGeneration: gen})
+	progressing, degraded := metav1.ConditionFalse, metav1.ConditionFalse
+	progressingReason, degradedReason := ReasonAsExpected, ReasonAsExpected
+	switch reason {
+	case ReasonRollingOut:
+		progressing, progressingReason = metav1.ConditionTrue, reason
+	case ReasonChildConflict, ReasonReconcileFailed, ReasonDeploymentFailed:
+		degraded, degradedReason = metav1.ConditionTrue, reason
+	}
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: ConditionProgressing, Status: progressing, Reason: progressingReason, Message: message, ObservedGeneration: gen})
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: ConditionDegraded, Status: degraded, Reason: degradedReason, Message: message, ObservedGeneration: gen})
+}
+
+// writeStatus writes status through the status subresource, only when it changed.
+func (r *Reconciler) writeStatus(ctx context.Context, site *extensionsv1.Website, status *extensionsv1.WebsiteStatus) error {
+	if equality.Semantic.DeepEqual(&site.Status, status) {
+		return nil
+	}
+	site.Status = *status
+	if err := r.Status().Update(ctx, site); err != nil {
+		return fmt.Errorf("writing status: %w", err)
+	}
+	return nil
+}
+
+func deploymentFailed(deploy *appsv1.Deployment) bool {
+	for _, cond := range deploy.Status.Conditions {
+		if cond.Type == appsv1.DeploymentProgressing && cond.Status == corev1.ConditionFalse && cond.Reason == "ProgressDeadlineExceeded" {
+			return true
+		}
+	}
+	return false
+}
+
+func servicePortsMatch(actual, desired []corev1.ServicePort) bool {
+	if len(actual) != len(desired) {
+		return false
+	}
+	for i := range desired {
+		a, d := actual[i], desired[i]
+		if a.Name != d.Name || a.Port != d.Port || a.TargetPort != d.TargetPort || a.Protocol != d.Protocol {
+			return false
+		}
+	}
+	return true
+}
+
+// keepNodePorts returns desired with the node ports already allocated for ports of the
+// same name, so restoring a Service never moves the site to another port.
+func keepNodePorts(actual, desired []corev1.ServicePort, typ corev1.ServiceType) []corev1.ServicePort {
+	out := make([]corev1.ServicePort, len(desired))
+	for i, d := range desired {
+		out[i] = d
+		for _, a := range actual {
+			if a.Name == d.Name && typ != corev1.ServiceTypeClusterIP {
+				out[i].NodePort = a.NodePort
+			}
+		}
+	}
+	return out
+}
+
+func hasLabels(actual, want map[string]string) bool {
+	for k, v := range want {
+		if actual[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func mergeLabels(actual, want map[string]string) map[string]string {
+	out := make(map[string]string, len(actual)+len(want))
+	for k, v := range actual {
+		out[k] = v
+	}
+	for k, v := range want {
+		out[k] = v
+	}
+	return out
+}
+
+func kindOf(obj client.Object) string {
+	switch obj.(type) {
+	case *appsv1.Deployment:
+		return "Deployment"
+	case *corev1.Service:
+		return "Service"
+	}
+	return fmt.Sprintf("%T", obj)
+}
+
+func ptr32(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
+
+// ManagedByLabel marks every object the controller makes; the cache holds only those.
+const ManagedByLabel = "app.kubernetes.io/managed-by"
+
+// CacheOptions limit the manager's cache of Deployments and Services to Kubia's own, so
+// the controller's memory does not grow with unrelated objects.
+func CacheOptions() cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{ManagedByLabel: "kubia"})
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&appsv1.Deployment{}: {Label: managed},
+		&corev1.Service{}:    {Label: managed},
+	}}
+}

@@ -1,0 +1,366 @@
+package website_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
+	"github.com/kubia-dev/kubia/internal/controller/website"
+	"github.com/kubia-dev/kubia/test/harness"
+)
+
+func TestMain(m *testing.M) { harness.Main(m, harness.WithCRDs()) }
+
+const timeout = time.Minute
+
+var testImages = website.Images{WebServer: "localhost/kubia/nginx:local", Sync: "localhost/kubia/kubia-sync:local"}
+
+// startController runs the Website controller for namespace ns until the returned stop
+// function is called or the test ends.
+func startController(t *testing.T, ns string) (stop func()) {
+	t.Helper()
+	e := harness.Get(t)
+	cacheOpts := website.CacheOptions()
+	cacheOpts.DefaultNamespaces = map[string]cache.Config{ns: {}}
+	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
+		Scheme:                 e.Scheme,
+		Cache:                  cacheOpts,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		// Each test runs its own manager with the same controller name.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &website.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("website-controller"), Images: testImages}
+	if err := r.SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+func applyBookWebsite(t *testing.T, ns string) *extensionsv1.Website {
+	t.Helper()
+	harness.ApplyFile(t, ns, harness.BookPath(t, "kubia-website.yaml"))
+	return &extensionsv1.Website{ObjectMeta: metav1.ObjectMeta{Name: "kubia", Namespace: ns}}
+}
+
+// The book's Website becomes a Deployment and a Service named kubia-website, owned by it,
+// with the web server and sync containers, and a status describing them.
+func TestBookWebsiteGetsDeploymentAndService(t *testing.T) {
+	ns := harness.Namespace(t)
+	startController(t, ns)
+	site := applyBookWebsite(t, ns)
+	c := harness.Get(t).Client
+
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns}}
+	harness.WaitFor(t, deploy, timeout, "the Deployment exists", func() error { return nil })
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns}}
+	harness.WaitFor(t, svc, timeout, "the Service exists", func() error { return nil })
+	if err := c.Get(t.Context(), client.ObjectKeyFromObject(site), site); err != nil {
+		t.Fatal(err)
+	}
+	for _, child := range []client.Object{deploy, svc} {
+		if !metav1.IsControlledBy(child, site) {
+			t.Errorf("%s is not controlled by the Website", child.GetName())
+		}
+		if child.GetLabels()["app.kubernetes.io/instance"] != "kubia" || child.GetLabels()[website.ManagedByLabel] != "kubia" {
+			t.Errorf("%s labels = %v", child.GetName(), child.GetLabels())
+		}
+	}
+
+	pod := deploy.Spec.Template.Spec
+	if len(pod.Containers) != 2 || pod.Containers[0].Image != testImages.WebServer || pod.Containers[1].Image != testImages.Sync {
+		t.Fatalf("containers = %+v", pod.Containers)
+	}
+	if args := strings.Join(pod.Containers[1].Args, " "); !strings.Contains(args, "--repo=https://github.com/luksa/kubia-website-example.git") ||
+		!strings.Contains(args, "--interval=1m0s") {
+		t.Errorf("sync args = %s", args)
+	}
+	if !ptr.Deref(pod.SecurityContext.RunAsNonRoot, false) || !ptr.Deref(pod.Containers[0].SecurityContext.ReadOnlyRootFilesystem, false) {
+		t.Error("pod is not restricted: runAsNonRoot and readOnlyRootFilesystem expected")
+	}
+	if svc.Spec.Type != corev1.ServiceTypeNodePort || svc.Spec.Ports[0].Port != 80 || svc.Spec.Ports[0].NodePort == 0 {
+		t.Errorf("service spec = %+v", svc.Spec)
+	}
+
+	// No node runs here, so no web server becomes available: Ready is False, RollingOut.
+	harness.WaitFor(t, site, timeout, "the status describes the children", func() error {
+		ready := meta.FindStatusCondition(site.Status.Conditions, website.ConditionReady)
+		switch {
+		case site.Status.ObservedGeneration != site.Generation:
+			return fmt.Errorf("observedGeneration %d, generation %d", site.Status.ObservedGeneration, site.Generation)
+		case site.Status.NodePort != svc.Spec.Ports[0].NodePort:
+			return fmt.Errorf("status.nodePort %d, service's %d", site.Status.NodePort, svc.Spec.Ports[0].NodePort)
+		case ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != website.ReasonRollingOut:
+			return fmt.Errorf("Ready condition = %+v", ready)
+		case !meta.IsStatusConditionTrue(site.Status.Conditions, website.ConditionProgressing):
+			return errors.New("not Progressing")
+		}
+		return nil
+	})
+	if out := harness.Kubectl(t, "get", "events", "-n", ns, "--field-selector", "involvedObject.name=kubia"); !strings.Contains(out, "Created Deployment kubia-website") {
+		t.Errorf("no creation event:\n%s", out)
+	}
+}
+
+// Deleting a Website lets the garbage collector remove its children.
+func TestDeletingWebsiteRemovesChildren(t *testing.T) {
+	ns := harness.Namespace(t)
+	startController(t, ns)
+	site := applyBookWebsite(t, ns)
+	c := harness.Get(t).Client
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns}}
+	harness.WaitFor(t, deploy, timeout, "the Deployment exists", func() error { return nil })
+	if err := c.Delete(t.Context(), site); err != nil {
+		t.Fatal(err)
+	}
+	for _, child := range []client.Object{deploy, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns}}} {
+		harness.Eventually(t, timeout, "the children are garbage-collected", func(ctx context.Context) error {
+			err := c.Get(ctx, client.ObjectKeyFromObject(child), child)
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return fmt.Errorf("%s still there (%v)", child.GetName(), err)
+		})
+	}
+}
+
+// A deleted child is recreated, an edited one restored, and a spec change rolls out;
+// restoring the Service keeps its node port.
+func TestDriftIsRepaired(t *testing.T) {
+	ns := harness.Namespace(t)
+	startController(t, ns)
+	site := applyBookWebsite(t, ns)
+	c := harness.Get(t).Client
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns}}
+	harness.WaitFor(t, deploy, timeout, "the Deployment exists", func() error { return nil })
+	harness.WaitFor(t, svc, timeout, "the Service exists", func() error { return nil })
+	nodePort := svc.Spec.Ports[0].NodePort
+
+	edit(t, deploy, func() { deploy.Spec.Template.Spec.Containers[0].Image = "someone/else:latest" })
+	harness.WaitFor(t, deploy, timeout, "the edited image is restored", func() error {
+		if got := deploy.Spec.Template.Spec.Containers[0].Image; got != testImages.WebServer {
+			return fmt.Errorf("image %s", got)
+		}
+		return nil
+	})
+
+	edit(t, svc, func() { svc.Spec.Ports[0].Port = 8888 })
+	harness.WaitFor(t, svc, timeout, "the edited port is restored on the same node port", func() error {
+		if p := svc.Spec.Ports[0]; p.Port != 80 || p.NodePort != nodePort {
+			return fmt.Errorf("port %d nodePort %d (was %d)", p.Port, p.NodePort, nodePort)
+		}
+		return nil
+	})
+
+	if err := c.Delete(t.Context(), deploy); err != nil {
+		t.Fatal(err)
+	}
+	uid := deploy.UID
+	harness.WaitFor(t, deploy, timeout, "the deleted Deployment is recreated", func() error {
+		if deploy.UID == uid {
+			return errors.New("still the old Deployment")
+		}
+		return nil
+	})
+
+	harness.Kubectl(t, "patch", "website", "kubia", "-n", ns, "--type=merge", "-p", `{"spec":{"replicas":3,"ref":"main"}}`)
+	harness.WaitFor(t, deploy, timeout, "the spec change reaches the Deployment", func() error {
+		if ptr.Deref(deploy.Spec.Replicas, 0) != 3 || !strings.Contains(strings.Join(deploy.Spec.Template.Spec.Containers[1].Args, " "), "--ref=main") {
+			return fmt.Errorf("replicas %d, args %v", ptr.Deref(deploy.Spec.Replicas, 0), deploy.Spec.Template.Spec.Containers[1].Args)
+		}
+		return nil
+	})
+	harness.WaitFor(t, site, timeout, "the status observed the new generation", func() error {
+		if site.Status.ObservedGeneration != site.Generation {
+			return fmt.Errorf("observedGeneration %d, generation %d", site.Status.ObservedGeneration, site.Generation)
+		}
+		return nil
+	})
+}
+
+// A Deployment of the child's name that the Website does not own is left untouched; the
+// Website reports the conflict.
+func TestForeignChildIsNotAdopted(t *testing.T) {
+	ns := harness.Namespace(t)
+	c := harness.Get(t).Client
+	labels := map[string]string{"app": "mine"}
+	foreign := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "mine", Image: "mine:1"}}},
+			},
+		},
+	}
+	if err := c.Create(t.Context(), foreign); err != nil {
+		t.Fatal(err)
+	}
+	before := foreign.Generation
+	startController(t, ns)
+	site := applyBookWebsite(t, ns)
+	harness.WaitFor(t, site, timeout, "the Website reports the conflict", func() error {
+		ready := meta.FindStatusCondition(site.Status.Conditions, website.ConditionReady)
+		if ready == nil || ready.Reason != website.ReasonChildConflict || !strings.Contains(ready.Message, "kubia-website") {
+			return fmt.Errorf("Ready = %+v", ready)
+		}
+		if !meta.IsStatusConditionTrue(site.Status.Conditions, website.ConditionDegraded) {
+			return errors.New("not Degraded")
+		}
+		return nil
+	})
+	if err := c.Get(t.Context(), client.ObjectKeyFromObject(foreign), foreign); err != nil {
+		t.Fatal(err)
+	}
+	// Its status is the deployment controller's to change; its spec and owners are not ours.
+	if foreign.Generation != before || len(foreign.OwnerReferences) != 0 || foreign.Spec.Template.Spec.Containers[0].Image != "mine:1" {
+		t.Fatalf("the foreign Deployment was changed (generation %d → %d, owners %v)", before, foreign.Generation, foreign.OwnerReferences)
+	}
+	if out := harness.Kubectl(t, "get", "events", "-n", ns, "--field-selector", "involvedObject.name=kubia,type=Warning"); !strings.Contains(out, website.ReasonChildConflict) {
+		t.Errorf("no Warning event for the conflict:\n%s", out)
+	}
+}
+
+// In steady state the controller writes nothing: re-reconciling (here forced by touching
+// the Website's annotations) leaves every resourceVersion as it was.
+func TestNoWritesInSteadyState(t *testing.T) {
+	ns := harness.Namespace(t)
+	startController(t, ns)
+	site := applyBookWebsite(t, ns)
+	c := harness.Get(t).Client
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns}}
+	harness.WaitFor(t, site, timeout, "the status is written", func() error {
+		if site.Status.ObservedGeneration != site.Generation || site.Status.NodePort == 0 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second) // let the deployment controller settle the Deployment's status
+	for _, obj := range []client.Object{deploy, svc} {
+		if err := c.Get(t.Context(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deployRV, svcRV := deploy.ResourceVersion, svc.ResourceVersion
+
+	for i := range 3 {
+		harness.Kubectl(t, "annotate", "website", "kubia", "-n", ns, "--overwrite", fmt.Sprintf("test/touch=%d", i))
+	}
+	if err := c.Get(t.Context(), client.ObjectKeyFromObject(site), site); err != nil {
+		t.Fatal(err)
+	}
+	siteRV := site.ResourceVersion
+	time.Sleep(3 * time.Second) // several reconciles' worth
+	for _, obj := range []client.Object{deploy, svc, site} {
+		if err := c.Get(t.Context(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if deploy.ResourceVersion != deployRV || svc.ResourceVersion != svcRV || site.ResourceVersion != siteRV {
+		t.Fatalf("writes in steady state: Deployment %s→%s, Service %s→%s, Website %s→%s\n%s",
+			deployRV, deploy.ResourceVersion, svcRV, svc.ResourceVersion, siteRV, site.ResourceVersion,
+			harness.Describe(context.Background(), c, deploy))
+	}
+}
+
+// Changes made while the controller is down are converged when it comes back, whatever
+// events it missed: the book's admitted flaw does not apply.
+func TestRestartConverges(t *testing.T) {
+	ns := harness.Namespace(t)
+	c := harness.Get(t).Client
+	stop := startController(t, ns)
+	changed := applyBookWebsite(t, ns)
+	deleted := &extensionsv1.Website{ObjectMeta: metav1.ObjectMeta{Name: "gone", Namespace: ns},
+		Spec: extensionsv1.WebsiteSpec{GitRepo: "https://example.org/gone.git"}}
+	if err := c.Create(t.Context(), deleted); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"kubia-website", "gone-website"} {
+		harness.WaitFor(t, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}, timeout, name+" exists", func() error { return nil })
+	}
+	stop()
+
+	harness.Kubectl(t, "patch", "website", "kubia", "-n", ns, "--type=merge", "-p", `{"spec":{"replicas":2}}`)
+	if err := c.Delete(t.Context(), deleted); err != nil {
+		t.Fatal(err)
+	}
+	created := &extensionsv1.Website{ObjectMeta: metav1.ObjectMeta{Name: "new", Namespace: ns},
+		Spec: extensionsv1.WebsiteSpec{GitRepo: "git@example.org:new.git"}}
+	if err := c.Create(t.Context(), created); err != nil {
+		t.Fatal(err)
+	}
+
+	startController(t, ns)
+	harness.WaitFor(t, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "new-website", Namespace: ns}}, timeout, "the Website created meanwhile has its Deployment", func() error { return nil })
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns}}
+	harness.WaitFor(t, deploy, timeout, "the change made meanwhile reached the Deployment", func() error {
+		if ptr.Deref(deploy.Spec.Replicas, 0) != 2 {
+			return fmt.Errorf("replicas %d", ptr.Deref(deploy.Spec.Replicas, 0))
+		}
+		return nil
+	})
+	harness.WaitFor(t, changed, timeout, "its status observed the change", func() error {
+		if changed.Status.ObservedGeneration != changed.Generation {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	harness.Eventually(t, timeout, "the Website deleted meanwhile has no children left", func(ctx context.Context) error {
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "gone-website"}, &appsv1.Deployment{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("gone-website still there (%v)", err)
+	})
+}
+
+// edit changes obj with change and updates it, retrying on conflicts with other writers
+// (the deployment controller writes status all the time).
+func edit(t *testing.T, obj client.Object, change func()) {
+	t.Helper()
+	c := harness.Get(t).Client
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(t.Context(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		change()
+		return c.Update(t.Context(), obj)
+	})
+	if err != nil {
+		t.Fatalf("editing %s: %v", obj.GetName(), err)
+	}
+}
