@@ -19,19 +19,16 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	"github.com/kubia-dev/kubia/internal/images"
 	"github.com/kubia-dev/kubia/internal/localcluster"
-	"github.com/kubia-dev/kubia/internal/manifest"
+	"github.com/kubia-dev/kubia/internal/manager"
 	"github.com/kubia-dev/kubia/internal/sourcetree"
 )
 
@@ -63,8 +60,7 @@ type options struct {
 	images []images.Builder
 }
 
-// WithCRDs installs Kubia's CustomResourceDefinitions (config/crd/bases) and waits until
-// they are served.
+// WithCRDs installs Kubia's CustomResourceDefinitions and waits until they are served.
 func WithCRDs() Option {
 	return func(o *options) { o.crds = true }
 }
@@ -127,7 +123,7 @@ func run(m *testing.M, o options) int {
 		return 1
 	}
 	if o.crds {
-		if err := installCRDs(ctx, env); err != nil {
+		if err := manager.InstallCRDs(ctx, env.Config); err != nil {
 			fmt.Fprintln(os.Stderr, "harness:", err)
 			return 1
 		}
@@ -173,11 +169,9 @@ func RequireNode(t testing.TB) {
 }
 
 func newEnv(cluster *localcluster.Cluster) (*Env, error) {
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, extensionsv1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			return nil, fmt.Errorf("building scheme: %w", err)
-		}
+	scheme, err := manager.Scheme()
+	if err != nil {
+		return nil, fmt.Errorf("building scheme: %w", err)
 	}
 	cfg := cluster.RESTConfig()
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
@@ -198,45 +192,6 @@ func Get(t testing.TB) *Env {
 		t.Fatal("harness: no cluster; the package's TestMain must call harness.Main(m)")
 	}
 	return env
-}
-
-// installCRDs applies every CRD in config/crd/bases and waits until each is Established.
-func installCRDs(ctx context.Context, e *Env) error {
-	dir, err := sourcetree.Path("config/crd/bases")
-	if err != nil {
-		return err
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no CRDs in %s (%v)", dir, err)
-	}
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return err
-		}
-		objs, err := manifest.Apply(ctx, e.Client, fieldOwner, "", data)
-		if err != nil {
-			return fmt.Errorf("installing %s: %w", file, err)
-		}
-		for _, obj := range objs {
-			crd := &apiextensionsv1.CustomResourceDefinition{}
-			if err := poll(ctx, time.Minute, func(ctx context.Context) error {
-				if err := e.Client.Get(ctx, client.ObjectKey{Name: obj.GetName()}, crd); err != nil {
-					return err
-				}
-				for _, cond := range crd.Status.Conditions {
-					if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-						return nil
-					}
-				}
-				return fmt.Errorf("CRD %s not established", crd.Name)
-			}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // BookPath is the path of a manifest of the book that users apply, kept beside the

@@ -16,14 +16,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	"github.com/kubia-dev/kubia/internal/controller/website"
+	"github.com/kubia-dev/kubia/internal/manager"
 	"github.com/kubia-dev/kubia/test/harness"
 )
 
@@ -37,22 +34,10 @@ var testImages = website.Images{WebServer: "localhost/kubia/nginx:local", Sync: 
 // function is called or the test ends.
 func startController(t *testing.T, ns string) (stop func()) {
 	t.Helper()
-	e := harness.Get(t)
-	cacheOpts := website.CacheOptions()
-	cacheOpts.DefaultNamespaces = map[string]cache.Config{ns: {}}
-	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
-		Scheme:                 e.Scheme,
-		Cache:                  cacheOpts,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		// Each test runs its own manager with the same controller name.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	mgr, err := manager.New(harness.Get(t).Config, manager.Options{
+		Images: testImages, MetricsAddr: "0", ProbeAddr: "0", Namespaces: []string{ns}, SeveralPerProcess: true,
 	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	r := &website.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("website-controller"), Images: testImages}
-	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

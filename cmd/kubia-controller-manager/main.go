@@ -1,0 +1,40 @@
+// Command kubia-controller-manager runs Kubia's controllers (Website, ...) against the
+// cluster of its kubeconfig or in-cluster service account.
+package main
+
+import (
+	"flag"
+	"os"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/kubia-dev/kubia/internal/images"
+	"github.com/kubia-dev/kubia/internal/manager"
+)
+
+func main() {
+	var opts manager.Options
+	flag.StringVar(&opts.Images.WebServer, "web-server-image", images.Ref("nginx"), "image of the Websites' web server (nginx on port 8080)")
+	flag.StringVar(&opts.Images.Sync, "sync-image", images.Ref("kubia-sync"), "image of the Websites' Git sync sidecar (kubia-sync)")
+	flag.BoolVar(&opts.LeaderElection, "leader-elect", true, "elect one active replica through a Lease")
+	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the Lease (default: the pod's own)")
+	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
+	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	mgr, err := manager.New(ctrl.GetConfigOrDie(), opts)
+	if err != nil {
+		log.Error(err, "Building the manager failed")
+		os.Exit(1)
+	}
+	log.Info("Starting", "leaderElection", opts.LeaderElection, "images", opts.Images)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		log.Error(err, "The manager stopped with an error")
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,149 @@
+// Package manager assembles kubia-controller-manager: Kubia's controllers in one
+// controller-runtime manager with leader election, metrics and health probes. The
+// binary, `kubia up` (in-process) and the tests build it the same way.
+package manager
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
+	"github.com/kubia-dev/kubia/config/crd"
+	"github.com/kubia-dev/kubia/internal/controller/website"
+	"github.com/kubia-dev/kubia/internal/manifest"
+)
+
+// Options configure the manager.
+type Options struct {
+	// Images are what Websites' pods run.
+	Images website.Images
+	// LeaderElection makes replicas elect one active leader, in LeaderElectionNamespace.
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	// MetricsAddr and ProbeAddr are where Prometheus metrics and /healthz, /readyz are
+	// served; "0" turns them off.
+	MetricsAddr, ProbeAddr string
+	// Namespaces limits the controllers to these namespaces; empty means all.
+	Namespaces []string
+	// SeveralPerProcess allows more than one manager in a process (tests).
+	SeveralPerProcess bool
+}
+
+// leaderElectionID names the Lease the replicas compete for.
+const leaderElectionID = "kubia-controller-manager"
+
+// Scheme knows every type the controllers read or write.
+func Scheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, extensionsv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
+	}
+	return scheme, nil
+}
+
+// New builds the manager with every controller registered.
+func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	cacheOpts := website.CacheOptions()
+	if len(opts.Namespaces) > 0 {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range opts.Namespaces {
+			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Cache:                         cacheOpts,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.ProbeAddr,
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionID:              leaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true, // a clean stop hands over at once
+		Controller:                    config.Controller{SkipNameValidation: ptr.To(opts.SeveralPerProcess)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	r := &website.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("website-controller"), Images: opts.Images}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the website controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// fieldOwner owns the fields of the CRDs the manager installs.
+const fieldOwner = "kubia-controller-manager"
+
+// InstallCRDs applies Kubia's CRDs and waits until the API server serves them.
+func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
+	scheme, err := Scheme()
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	manifests, err := crd.Manifests()
+	if err != nil {
+		return err
+	}
+	for _, m := range manifests {
+		objs, err := manifest.Apply(ctx, c, fieldOwner, "", m)
+		if err != nil {
+			return fmt.Errorf("installing CRDs: %w", err)
+		}
+		for _, obj := range objs {
+			if err := waitEstablished(ctx, c, obj.GetName()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func waitEstablished(ctx context.Context, c client.Client, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		err := c.Get(ctx, client.ObjectKey{Name: name}, crd)
+		if err == nil {
+			for _, cond := range crd.Status.Conditions {
+				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("CRD %s not established: %w (last error: %v)", name, ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
