@@ -1,0 +1,273 @@
+package gitsync_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+
+	"github.com/kubia-dev/kubia/internal/gitsync"
+	"github.com/kubia-dev/kubia/test/gitserver"
+)
+
+func readSite(t *testing.T, root, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, "html", file))
+	if err != nil {
+		t.Fatalf("reading the published %s: %v", file, err)
+	}
+	return string(data)
+}
+
+// Each kind of ref selects the right commit: HEAD, a branch, an annotated tag, a SHA.
+func TestRefKinds(t *testing.T) {
+	srv := gitserver.New(t, nil)
+	repo := srv.Repo(t, "site")
+	first := repo.Commit(t, map[string]string{"index.html": "v1"}, "first")
+	repo.Tag(t, "v1")
+	repo.Commit(t, map[string]string{"index.html": "v2"}, "second")
+	repo.Branch(t, "preview")
+	repo.Commit(t, map[string]string{"index.html": "preview"}, "preview")
+
+	cases := map[string]struct {
+		ref, want string
+	}{
+		"remote HEAD (main)": {"", "v2"},
+		"branch":             {"preview", "preview"},
+		"annotated tag":      {"v1", "v1"},
+		"commit SHA":         {first, "v1"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			s := &gitsync.Syncer{Repo: repo.URL, Ref: tc.ref, Root: root, Link: "html"}
+			commit, changed, err := s.Sync(t.Context())
+			if err != nil || !changed {
+				t.Fatalf("Sync = %s, %v, %v", commit, changed, err)
+			}
+			if got := readSite(t, root, "index.html"); got != tc.want {
+				t.Fatalf("published index.html = %q, want %q", got, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(root, "html", ".git")); !os.IsNotExist(err) {
+				t.Fatalf("the repository's .git is published (%v)", err)
+			}
+			if s.Published() != commit {
+				t.Fatalf("Published() = %s, want %s", s.Published(), commit)
+			}
+		})
+	}
+}
+
+// A new commit is published by swapping the link; the old revision's directory goes,
+// and an unchanged remote publishes nothing.
+func TestNewCommitSwapsLinkAtomically(t *testing.T) {
+	srv := gitserver.New(t, nil)
+	repo := srv.Repo(t, "site")
+	repo.Commit(t, map[string]string{"index.html": "one"}, "one")
+	root := t.TempDir()
+	s := &gitsync.Syncer{Repo: repo.URL, Root: root, Link: "html"}
+	first, _, err := s.Sync(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, changed, err := s.Sync(t.Context()); err != nil || changed {
+		t.Fatalf("unchanged remote: changed=%v err=%v", changed, err)
+	}
+
+	second := repo.Commit(t, map[string]string{"index.html": "two", "new/page.html": "new"}, "two")
+	commit, changed, err := s.Sync(t.Context())
+	if err != nil || !changed || commit != second {
+		t.Fatalf("Sync = %s, %v, %v; want %s", commit, changed, err, second)
+	}
+	if got := readSite(t, root, "new/page.html"); got != "new" {
+		t.Fatalf("new/page.html = %q", got)
+	}
+	target, err := os.Readlink(filepath.Join(root, "html"))
+	if err != nil || filepath.IsAbs(target) {
+		t.Fatalf("link target %q (%v): must be relative, so it resolves wherever the volume is mounted", target, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, ".revisions", first)); !os.IsNotExist(err) {
+		t.Fatalf("the old revision is still there (%v)", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, ".revisions"))
+	if len(entries) != 1 {
+		t.Fatalf("revisions dir holds %d entries, want 1 (no leftover checkouts)", len(entries))
+	}
+}
+
+func TestPrivateRepositoryNeedsCredentials(t *testing.T) {
+	srv := gitserver.New(t, nil)
+	srv.RequireBasicAuth("reader", "s3cret")
+	repo := srv.Repo(t, "private")
+	repo.Commit(t, map[string]string{"index.html": "private"}, "one")
+
+	anonymous := &gitsync.Syncer{Repo: repo.URL, Root: t.TempDir(), Link: "html"}
+	if _, _, err := anonymous.Sync(t.Context()); err == nil {
+		t.Fatal("an anonymous sync of a private repository succeeded")
+	}
+
+	dir := t.TempDir()
+	for name, content := range map[string]string{"username": "reader", "password": "s3cret\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	auth, err := gitsync.LoadAuth(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if basic, ok := auth.(*githttp.BasicAuth); !ok || basic.Password != "s3cret" {
+		t.Fatalf("LoadAuth = %#v; want basic auth with the trailing newline trimmed", auth)
+	}
+	root := t.TempDir()
+	s := &gitsync.Syncer{Repo: repo.URL, Root: root, Link: "html", Auth: auth}
+	if _, _, err := s.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := readSite(t, root, "index.html"); got != "private" {
+		t.Fatalf("index.html = %q", got)
+	}
+}
+
+func TestLoadAuthKinds(t *testing.T) {
+	cases := map[string]struct {
+		files   map[string]string
+		wantErr string
+		wantPwd string
+	}{
+		"token":                  {files: map[string]string{"token": "ghp_abc"}, wantPwd: "ghp_abc"},
+		"username and password":  {files: map[string]string{"username": "u", "password": "p"}, wantPwd: "p"},
+		"password alone":         {files: map[string]string{"password": "p"}, wantErr: "need token"},
+		"ssh identity, no hosts": {files: map[string]string{"identity": "not a key"}, wantErr: "ssh identity"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			for file, content := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			auth, err := gitsync.LoadAuth(dir)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if basic, ok := auth.(*githttp.BasicAuth); err != nil || !ok || basic.Password != tc.wantPwd {
+				t.Fatalf("LoadAuth = %#v, %v", auth, err)
+			}
+		})
+	}
+}
+
+// The runner keeps the last good revision when the remote fails, backs off, syncs at
+// once on the webhook, and its endpoints answer in JSON.
+func TestRunnerWebhookBackoffAndEndpoints(t *testing.T) {
+	srv := gitserver.New(t, nil)
+	repo := srv.Repo(t, "site")
+	repo.Commit(t, map[string]string{"index.html": "one"}, "one")
+	root := t.TempDir()
+	s := &gitsync.Syncer{Repo: repo.URL, Root: root, Link: "html"}
+	runner := gitsync.NewRunner(s, time.Hour) // only the webhook can cause a second sync
+	api := httptest.NewServer(runner.Handler())
+	defer api.Close()
+
+	if code, _ := get(t, api.URL+"/healthz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("healthz before the first sync = %d, want 503", code)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go runner.Run(ctx)
+	waitFor(t, "the first sync", func() bool { code, _ := get(t, api.URL+"/healthz"); return code == http.StatusOK })
+
+	second := repo.Commit(t, map[string]string{"index.html": "two"}, "two")
+	resp, err := http.Post(api.URL+"/sync", "application/json", nil)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /sync = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+	waitFor(t, "the webhook's sync", func() bool { return s.Published() == second })
+
+	// A remote that refuses: the published revision stays, the error is reported.
+	srv.RequireBasicAuth("someone", "else")
+	runner.Trigger()
+	waitFor(t, "the failure to be reported", func() bool { return runner.Status().LastError != "" })
+	if readSite(t, root, "index.html") != "two" || s.Published() != second {
+		t.Fatal("a failed sync changed the published revision")
+	}
+	code, body := get(t, api.URL+"/status")
+	var status gitsync.Status
+	if err := json.Unmarshal([]byte(body), &status); err != nil || code != http.StatusOK || status.LastError == "" {
+		t.Fatalf("GET /status = %d %s (%v)", code, body, err)
+	}
+
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{http.MethodGet, "/sync", http.StatusMethodNotAllowed},
+		{http.MethodGet, "/nothing", http.StatusNotFound},
+	} {
+		req, _ := http.NewRequest(tc.method, api.URL+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]string
+		decodeErr := json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || decodeErr != nil || body["error"] == "" {
+			t.Errorf("%s %s = %d, body %v (%v); want %d with a JSON error", tc.method, tc.path, resp.StatusCode, body, decodeErr, tc.want)
+		}
+	}
+}
+
+// After a failure the runner retries on its own, with backoff, long before the interval.
+func TestRunnerRetriesWithBackoff(t *testing.T) {
+	srv := gitserver.New(t, nil)
+	repo := srv.Repo(t, "site")
+	commit := repo.Commit(t, map[string]string{"index.html": "one"}, "one")
+	srv.RequireBasicAuth("someone", "else")
+	s := &gitsync.Syncer{Repo: repo.URL, Root: t.TempDir(), Link: "html"}
+	runner := gitsync.NewRunner(s, time.Hour)
+	runner.MinBackoff = 20 * time.Millisecond
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go runner.Run(ctx)
+	waitFor(t, "the first failure", func() bool { return runner.Status().LastError != "" })
+	srv.RequireBasicAuth("", "")
+	waitFor(t, "a retry that succeeds without any trigger", func() bool { return s.Published() == commit })
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	_, _ = io.Copy(&b, resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
