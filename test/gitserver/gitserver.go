@@ -20,7 +20,7 @@ import (
 type Server struct {
 	URL  string
 	root string
-	mu sync.Mutex
+	mu   sync.Mutex
 	// user and password, when set, are required from every client.
 	user, password string
 }
@@ -77,7 +77,7 @@ func gitExecPath() (string, error) {
 
 // Repo is a repository on the server with a working copy to commit from.
 type Repo struct {
-	URL       string
+	URL        string
 	bare, work string
 }
 
