@@ -19,7 +19,8 @@ func newImagesCommand() *cobra.Command {
 		Use:   "build",
 		Short: "Build every image (cached by content) and print each archive's path",
 		Long: `Builds the images the local node runs, without a registry: the pod sandbox (pause),
-CoreDNS, nginx and PostgreSQL 15 (from Debian packages, via debootstrap; needs root), as
+CoreDNS, kubia-sync, nginx and PostgreSQL 15 (from Debian packages, via debootstrap;
+needs root), as
 docker-archive tarballs under ${XDG_CACHE_HOME:-~/.cache}/kubia/images, tagged
 localhost/kubia/<name>:local. Unchanged inputs reuse the cached archive. With --import
 they are loaded into the running node's containerd.`,
@@ -47,8 +48,8 @@ they are loaded into the running node's containerd.`,
 	return cmd
 }
 
-// buildImages builds (or finds cached) the node's own images and the servers Kubia's
-// features run (nginx, PostgreSQL), returning their archives.
+// buildImages builds (or finds cached) the node's own images and those Kubia's features
+// run (nginx, kubia-sync, PostgreSQL), returning their archives.
 func buildImages(binDir string) ([]string, error) {
-	return images.NodeArchives(binDir, images.Nginx, images.PostgreSQL)
+	return images.NodeArchives(binDir, images.Nginx, images.Sync, images.PostgreSQL)
 }

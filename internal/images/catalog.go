@@ -48,6 +48,16 @@ func Pause(moduleDir string) (Image, error) {
 	return img, err
 }
 
+// Sync is the Websites' Git sync sidecar, cmd/kubia-sync of the module the current
+// directory is in. Its signature is a Builder's.
+func Sync(string) (Image, error) {
+	root, err := sourcetree.Root()
+	if err != nil {
+		return Image{}, err
+	}
+	return Command(root, "kubia-sync")
+}
+
 // CoreDNS is the cluster DNS server, from the coredns binary in binDir.
 func CoreDNS(binDir string) (Image, error) {
 	binary, err := os.ReadFile(filepath.Join(binDir, "coredns"))

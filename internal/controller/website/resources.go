@@ -178,9 +178,13 @@ func restrictedContainer() *corev1.SecurityContext {
 	}
 }
 
-// desiredServicePorts are the ports of a Website's Service.
+// desiredServicePorts are the ports of a Website's Service: the site, and kubia-sync's
+// endpoints, so a Git host can reach the push webhook (POST /sync).
 func desiredServicePorts() []corev1.ServicePort {
-	return []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}}
+	return []corev1.ServicePort{
+		{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
+		{Name: "sync", Port: syncPort, TargetPort: intstr.FromString("sync"), Protocol: corev1.ProtocolTCP},
+	}
 }
 
 // serviceType is the Website's Service type, NodePort unless it says otherwise.

@@ -1,0 +1,172 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
+	"github.com/kubia-dev/kubia/internal/controller/website"
+	"github.com/kubia-dev/kubia/internal/images"
+	"github.com/kubia-dev/kubia/internal/localcluster"
+	"github.com/kubia-dev/kubia/internal/manager"
+	"github.com/kubia-dev/kubia/test/gitserver"
+	"github.com/kubia-dev/kubia/test/harness"
+)
+
+// runController runs kubia-controller-manager's controllers in the test process for ns.
+func runController(t *testing.T, ns string) {
+	t.Helper()
+	mgr, err := manager.New(harness.Get(t).Config, manager.Options{
+		Images:      website.Images{WebServer: images.Ref("nginx"), Sync: images.Ref("kubia-sync")},
+		MetricsAddr: "0", ProbeAddr: "0", Namespaces: []string{ns}, SeveralPerProcess: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// A Website for a repository on a Git server here is served on its NodePort, follows new
+// commits within the sync interval, and at once when the webhook is called; a private
+// repository works with a token Secret; deleting the Website closes the port.
+func TestWebsiteEndToEnd(t *testing.T) {
+	harness.RequireNode(t)
+	ns := harness.Namespace(t)
+	runController(t, ns)
+	listener, err := net.Listen("tcp", net.JoinHostPort(localcluster.DefaultNodeIP, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := gitserver.New(t, listener)
+	repo := srv.Repo(t, "site")
+	repo.Commit(t, map[string]string{"index.html": "<h1>first version</h1>"}, "first")
+
+	c := harness.Get(t).Client
+	site := &extensionsv1.Website{
+		ObjectMeta: metav1.ObjectMeta{Name: "site", Namespace: ns},
+		Spec:       extensionsv1.WebsiteSpec{GitRepo: repo.URL, SyncInterval: &metav1.Duration{Duration: 5 * time.Second}},
+	}
+	if err := c.Create(t.Context(), site); err != nil {
+		t.Fatal(err)
+	}
+	url := waitReady(t, site)
+	harness.Eventually(t, timeout, "the site serves the repository's index.html", func(ctx context.Context) error {
+		return expectPage(ctx, url+"/", "first version")
+	})
+
+	repo.Commit(t, map[string]string{"index.html": "<h1>second version</h1>"}, "second")
+	harness.Eventually(t, timeout, "a pushed commit is served within the sync interval", func(ctx context.Context) error {
+		return expectPage(ctx, url+"/", "second version")
+	})
+
+	harness.Kubectl(t, "patch", "website", "site", "-n", ns, "--type=merge", "-p", `{"spec":{"syncInterval":"24h"}}`)
+	waitReady(t, site) // the rolled-out pods poll once a day from now on
+	repo.Commit(t, map[string]string{"index.html": "<h1>third version</h1>"}, "third")
+	svc := &corev1.Service{}
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "site-website"}, svc); err != nil {
+		t.Fatal(err)
+	}
+	webhook := fmt.Sprintf("http://%s:%d/sync", localcluster.DefaultNodeIP, svc.Spec.Ports[1].NodePort)
+	harness.Eventually(t, timeout, "the webhook makes the new commit served at once", func(ctx context.Context) error {
+		if err := post(ctx, webhook); err != nil {
+			return err
+		}
+		return expectPage(ctx, url+"/", "third version")
+	})
+
+	if err := c.Delete(t.Context(), site); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, 2*timeout, "the port stops answering once the Website is deleted", func(ctx context.Context) error {
+		if err := expectPage(ctx, url+"/", ""); err == nil {
+			return fmt.Errorf("%s still answers", url)
+		}
+		return nil
+	})
+}
+
+// A private repository is served when secretRef names a Secret with a token.
+func TestWebsiteFromPrivateRepository(t *testing.T) {
+	harness.RequireNode(t)
+	ns := harness.Namespace(t)
+	runController(t, ns)
+	listener, err := net.Listen("tcp", net.JoinHostPort(localcluster.DefaultNodeIP, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := gitserver.New(t, listener)
+	srv.RequireBasicAuth("kubia", "token-123")
+	repo := srv.Repo(t, "private")
+	repo.Commit(t, map[string]string{"index.html": "<h1>private site</h1>"}, "first")
+
+	c := harness.Get(t).Client
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-token", Namespace: ns}, StringData: map[string]string{"token": "token-123"}}
+	if err := c.Create(t.Context(), secret); err != nil {
+		t.Fatal(err)
+	}
+	site := &extensionsv1.Website{
+		ObjectMeta: metav1.ObjectMeta{Name: "private", Namespace: ns},
+		Spec: extensionsv1.WebsiteSpec{GitRepo: repo.URL, SecretRef: &extensionsv1.SecretReference{Name: "git-token"},
+			Replicas: ptr.To[int32](1)},
+	}
+	if err := c.Create(t.Context(), site); err != nil {
+		t.Fatal(err)
+	}
+	url := waitReady(t, site)
+	harness.Eventually(t, timeout, "the private site is served", func(ctx context.Context) error {
+		return expectPage(ctx, url+"/", "private site")
+	})
+}
+
+// waitReady waits until the Website is Ready for its current generation and returns its URL.
+func waitReady(t *testing.T, site *extensionsv1.Website) string {
+	t.Helper()
+	harness.WaitFor(t, site, 2*timeout, "the Website is Ready", func() error {
+		if site.Status.ObservedGeneration != site.Generation || !meta.IsStatusConditionTrue(site.Status.Conditions, website.ConditionReady) {
+			return fmt.Errorf("status %+v", site.Status)
+		}
+		if !strings.HasPrefix(site.Status.URL, "http://"+localcluster.DefaultNodeIP+":") || site.Status.URL != "http://"+localcluster.DefaultNodeIP+":"+strconv.Itoa(int(site.Status.NodePort)) {
+			return fmt.Errorf("url %q, nodePort %d", site.Status.URL, site.Status.NodePort)
+		}
+		return nil
+	})
+	return site.Status.URL
+}
+
+func post(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("POST %s: %s", url, resp.Status)
+	}
+	return nil
+}
