@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +16,10 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/kubia-dev/kubia/internal/controller/website"
+	"github.com/kubia-dev/kubia/internal/images"
 	"github.com/kubia-dev/kubia/internal/localcluster"
+	"github.com/kubia-dev/kubia/internal/manager"
 )
 
 // ReadyMessage starts the line `kubia up` prints once everything runs; scripts and
@@ -87,6 +91,10 @@ func runUp(ctx context.Context, opts upOptions, out io.Writer) error {
 		return fmt.Errorf("starting the cluster: %w", err)
 	}
 	log.Info("Cluster ready", "kubeconfig", cluster.KubeconfigPath(), "took", time.Since(began).Round(time.Millisecond))
+	stopControllers, controllersFailed, err := startControllers(ctx, cluster)
+	if err != nil {
+		return errors.Join(fmt.Errorf("starting Kubia's controllers: %w", err), cluster.Stop())
+	}
 	fmt.Fprintf(out, "%s (%s): export KUBECONFIG=%s; kubectl get ns\n",
 		ReadyMessage, time.Since(began).Round(100*time.Millisecond), cluster.KubeconfigPath())
 
@@ -96,8 +104,11 @@ func runUp(ctx context.Context, opts upOptions, out io.Writer) error {
 		log.Info("Stopping on signal")
 	case runErr = <-cluster.Failed():
 		log.Error(runErr, "A component failed; stopping everything")
+	case runErr = <-controllersFailed:
+		log.Error(runErr, "Kubia's controllers failed; stopping everything")
 	}
 	stopped := time.Now()
+	stopControllers()
 	if err := cluster.Stop(); err != nil {
 		log.Error(err, "Stopping the control plane")
 		if runErr == nil {
@@ -136,4 +147,47 @@ func nodeConfig(ctx context.Context, mode string) (*localcluster.NodeConfig, err
 	}
 	log.Info("Images ready", "count", len(archives), "took", time.Since(began).Round(time.Millisecond))
 	return &localcluster.NodeConfig{ImageArchives: archives}, nil
+}
+
+// startControllers installs Kubia's CRDs and runs kubia-controller-manager's controllers in
+// this process (one instance, guarded by the data dir lock, so without leader election).
+// It returns once they run, with a function that stops them and a channel that delivers
+// their error if they stop on their own.
+func startControllers(ctx context.Context, cluster *localcluster.Cluster) (stop func(), failed <-chan error, err error) {
+	cfg := cluster.RESTConfig()
+	if err := manager.InstallCRDs(ctx, cfg); err != nil {
+		return nil, nil, err
+	}
+	mgr, err := manager.New(cfg, manager.Options{
+		Images:      website.Images{WebServer: images.Ref("nginx"), Sync: images.Ref("kubia-sync")},
+		MetricsAddr: "0", ProbeAddr: "0",
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	mgrCtx, cancel := context.WithCancel(ctx)
+	errs := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(mgrCtx); err != nil {
+			errs <- err
+		}
+	}()
+	if !mgr.GetCache().WaitForCacheSync(mgrCtx) {
+		cancel()
+		<-done
+		return nil, nil, errors.Join(errors.New("the controllers' cache did not sync"), drain(errs))
+	}
+	return func() { cancel(); <-done }, errs, nil
+}
+
+// drain returns the error waiting in errs, if any.
+func drain(errs chan error) error {
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubia-dev/kubia/test/harness"
 )
 
 const (
@@ -39,6 +41,11 @@ func TestUp(t *testing.T) {
 		}
 	}
 	kubectl(t, kubeconfig, "create", "namespace", "kept-across-restarts")
+
+	t.Run("Kubia's controllers run: the book's Website gets its Deployment and Service", func(t *testing.T) {
+		kubectl(t, kubeconfig, "apply", "-f", harness.BookPath(t, "kubia-website.yaml"))
+		kubectl(t, kubeconfig, "wait", "--for=create", "deployment/kubia-website", "service/kubia-website", "--timeout=1m")
+	})
 
 	t.Run("a second kubia up on the same data dir fails fast", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
