@@ -9,7 +9,7 @@ export KUBE_BIN_DIR
 # The Go code finds the upstream binaries here (internal/localcluster).
 export KUBIA_KUBE_BIN_DIR := $(KUBE_BIN_DIR)
 KUBE_BINARIES := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl \
-	kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns
+	kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns helm
 # Debian packages the node needs (runc, CNI plugins, iptables, conntrack) and the images
 # (debootstrap). Installed by `make deps` when missing; the node is skipped without them.
 DEBIAN_PACKAGES := runc containernetworking-plugins iptables conntrack debootstrap
@@ -35,9 +35,13 @@ build: deps kube-binaries
 kube-binaries:
 	hack/kube/build.sh $(KUBE_BINARIES)
 
-## generate: regenerate deepcopy code and CRDs (config/crd/bases) from the types in api/
+## generate: regenerate deepcopy code and CRDs (config/crd/bases, and the chart's copy) from
+## the types in api/, and the controllers' ClusterRole from their RBAC markers
 generate:
 	go tool controller-gen object crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	go tool controller-gen rbac:roleName=kubia-controller-manager paths=./internal/controller/... \
+		output:rbac:artifacts:config=charts/kubia/templates
+	rm -f charts/kubia/crds/*.yaml && cp config/crd/bases/*.yaml charts/kubia/crds/
 
 ## verify-generate: fail when generated files differ from what `make generate` writes
 verify-generate:

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 generated() {
-	git ls-files --cached --others --exclude-standard -- '*zz_generated*' 'config/' | sort | xargs -r sha256sum
+	git ls-files --cached --others --exclude-standard -- '*zz_generated*' 'config/' 'charts/kubia/crds/' 'charts/kubia/templates/role.yaml' |
+		sort | xargs -r sha256sum
 }
 
 before=$(generated)

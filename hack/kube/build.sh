@@ -3,13 +3,14 @@
 # skipping those already built at the pinned version:
 #   - Kubernetes and etcd (etcd, kube-apiserver, kubelet, kubectl, ...) from this module,
 #     whose go.mod pins their versions;
-#   - containerd (containerd, containerd-shim-runc-v2, ctr) and CoreDNS (coredns) with
-#     `go install module@version`, at the versions pinned below.
+#   - containerd (containerd, containerd-shim-runc-v2, ctr), CoreDNS (coredns) and Helm
+#     (helm) with `go install module@version`, at the versions pinned below.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 CONTAINERD_VERSION=v2.4.2
 COREDNS_VERSION=v1.15.0
+HELM_VERSION=v3.22.0
 
 kube_version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' go.mod)
 bin_dir=${KUBE_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kubia/kube/$kube_version}
@@ -46,6 +47,7 @@ for name in "$@"; do
 	case $name in
 	containerd | containerd-shim-runc-v2 | ctr) version=$CONTAINERD_VERSION ;;
 	coredns) version=$COREDNS_VERSION ;;
+	helm) version=$HELM_VERSION ;;
 	# etcd and Kubernetes: the inputs that decide what gets built.
 	*) version=$kube_version-$(cat go.mod go.sum "cmd/$name/main.go" | sha256sum | cut -c1-12) ;;
 	esac
@@ -59,6 +61,8 @@ for name in "$@"; do
 		go_install "$name" "github.com/containerd/containerd/v2/cmd/$name@$version" "no_btrfs no_devmapper no_zfs" ;;
 	coredns)
 		go_install "$name" "github.com/coredns/coredns@$version" ;;
+	helm)
+		go_install "$name" "helm.sh/helm/v3/cmd/helm@$version" ;;
 	*)
 		check_kube_version
 		build_kube "$name" ;;

@@ -19,7 +19,7 @@ func newImagesCommand() *cobra.Command {
 		Use:   "build",
 		Short: "Build every image (cached by content) and print each archive's path",
 		Long: `Builds the images the local node runs, without a registry: the pod sandbox (pause),
-CoreDNS, kubia-sync, nginx and PostgreSQL 15 (from Debian packages, via debootstrap;
+CoreDNS, kubia-sync, kubia-controller-manager, nginx and PostgreSQL 15 (from Debian packages, via debootstrap;
 needs root), as
 docker-archive tarballs under ${XDG_CACHE_HOME:-~/.cache}/kubia/images, tagged
 localhost/kubia/<name>:local. Unchanged inputs reuse the cached archive. With --import
@@ -49,7 +49,8 @@ they are loaded into the running node's containerd.`,
 }
 
 // buildImages builds (or finds cached) the node's own images and those Kubia's features
-// run (nginx, kubia-sync, PostgreSQL), returning their archives.
+// run (nginx, kubia-sync, kubia-controller-manager for the chart, PostgreSQL), returning
+// their archives.
 func buildImages(binDir string) ([]string, error) {
-	return images.NodeArchives(binDir, images.Nginx, images.Sync, images.PostgreSQL)
+	return images.NodeArchives(binDir, images.Nginx, images.Sync, images.ControllerManager, images.PostgreSQL)
 }

@@ -51,11 +51,22 @@ func Pause(moduleDir string) (Image, error) {
 // Sync is the Websites' Git sync sidecar, cmd/kubia-sync of the module the current
 // directory is in. Its signature is a Builder's.
 func Sync(string) (Image, error) {
+	return sourceCommand("kubia-sync")
+}
+
+// ControllerManager is kubia-controller-manager, which the Helm chart runs. Its signature
+// is a Builder's.
+func ControllerManager(string) (Image, error) {
+	return sourceCommand("kubia-controller-manager")
+}
+
+// sourceCommand is the image of ./cmd/<name> of the module the current directory is in.
+func sourceCommand(name string) (Image, error) {
 	root, err := sourcetree.Root()
 	if err != nil {
 		return Image{}, err
 	}
-	return Command(root, "kubia-sync")
+	return Command(root, name)
 }
 
 // CoreDNS is the cluster DNS server, from the coredns binary in binDir.
