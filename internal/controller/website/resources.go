@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -204,4 +205,35 @@ func syncInterval(site *extensionsv1.Website) time.Duration {
 		return DefaultSyncInterval
 	}
 	return site.Spec.SyncInterval.Duration
+}
+
+// desiredIngressRules routes the Website's host to its Service, over TLS when it names a
+// certificate Secret. Only rules and TLS are Kubia's: the ingress class is the cluster's
+// default (the DefaultIngressClass admission plugin may set it).
+func desiredIngressRules(site *extensionsv1.Website) ([]networkingv1.IngressRule, []networkingv1.IngressTLS) {
+	ing := site.Spec.Ingress
+	rules := []networkingv1.IngressRule{{
+		Host: ing.Host,
+		IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+			Paths: []networkingv1.HTTPIngressPath{{
+				Path:     "/",
+				PathType: ptr.To(networkingv1.PathTypePrefix),
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: ChildName(site), Port: networkingv1.ServiceBackendPort{Name: "http"},
+				}},
+			}},
+		}},
+	}}
+	if ing.TLSSecretName == "" {
+		return rules, nil
+	}
+	return rules, []networkingv1.IngressTLS{{Hosts: []string{ing.Host}, SecretName: ing.TLSSecretName}}
+}
+
+// ingressURL is where an Ingress serves the Website.
+func ingressURL(site *extensionsv1.Website) string {
+	if site.Spec.Ingress.TLSSecretName != "" {
+		return "https://" + site.Spec.Ingress.Host
+	}
+	return "http://" + site.Spec.Ingress.Host
 }

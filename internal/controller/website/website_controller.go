@@ -13,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -54,6 +55,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=extensions.example.com,resources=websites/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -65,6 +67,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&extensionsv1.Website{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
+		Owns(&networkingv1.Ingress{}).
 		Named("website").
 		Complete(r)
 }
@@ -93,6 +96,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var svc *corev1.Service
 	if err == nil {
 		svc, err = r.reconcileService(ctx, site)
+	}
+	if err == nil {
+		err = r.reconcileIngress(ctx, site)
 	}
 	switch {
 	case errors.Is(err, errConflict):
@@ -159,6 +165,39 @@ func (r *Reconciler) reconcileService(ctx context.Context, site *extensionsv1.We
 	return svc, r.update(ctx, site, svc)
 }
 
+// reconcileIngress creates or restores the Ingress when the Website asks for one, and
+// deletes the one it made when it no longer does.
+func (r *Reconciler) reconcileIngress(ctx context.Context, site *extensionsv1.Website) error {
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: ChildName(site), Namespace: site.Namespace}}
+	err := r.Get(ctx, client.ObjectKeyFromObject(ing), ing)
+	switch {
+	case apierrors.IsNotFound(err):
+		if site.Spec.Ingress == nil {
+			return nil
+		}
+		ing.Labels = childLabels(site)
+		ing.Spec.Rules, ing.Spec.TLS = desiredIngressRules(site)
+		return r.create(ctx, site, ing)
+	case err != nil:
+		return fmt.Errorf("reading Ingress %s: %w", ing.Name, err)
+	case !metav1.IsControlledBy(ing, site):
+		return fmt.Errorf("Ingress %s: %w", ing.Name, errConflict)
+	case site.Spec.Ingress == nil:
+		if err := r.Delete(ctx, ing); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting Ingress %s: %w", ing.Name, err)
+		}
+		r.Recorder.Eventf(site, ing, corev1.EventTypeNormal, "Deleted", "Delete", "Deleted Ingress %s: the Website no longer asks for one", ing.Name)
+		return nil
+	}
+	rules, tls := desiredIngressRules(site)
+	if equality.Semantic.DeepEqual(ing.Spec.Rules, rules) && equality.Semantic.DeepEqual(ing.Spec.TLS, tls) && hasLabels(ing.Labels, childLabels(site)) {
+		return nil
+	}
+	ing.Spec.Rules, ing.Spec.TLS = rules, tls
+	ing.Labels = mergeLabels(ing.Labels, childLabels(site))
+	return r.update(ctx, site, ing)
+}
+
 func (r *Reconciler) create(ctx context.Context, site *extensionsv1.Website, obj client.Object) error {
 	if err := controllerutil.SetControllerReference(site, obj, r.Scheme()); err != nil {
 		return err
@@ -200,6 +239,9 @@ func (r *Reconciler) observe(ctx context.Context, site *extensionsv1.Website, st
 		return err
 	}
 	status.URL = url
+	if site.Spec.Ingress != nil {
+		status.URL = ingressURL(site)
+	}
 	replicas := ptr32(deploy.Spec.Replicas)
 	switch {
 	case deploymentFailed(deploy):
@@ -327,6 +369,8 @@ func kindOf(obj client.Object) string {
 		return "Deployment"
 	case *corev1.Service:
 		return "Service"
+	case *networkingv1.Ingress:
+		return "Ingress"
 	}
 	return fmt.Sprintf("%T", obj)
 }
@@ -341,12 +385,13 @@ func ptr32(p *int32) int32 {
 // ManagedByLabel marks every object the controller makes; the cache holds only those.
 const ManagedByLabel = "app.kubernetes.io/managed-by"
 
-// CacheOptions limit the manager's cache of Deployments and Services to Kubia's own, so
+// CacheOptions limit the manager's cache of Deployments, Services and Ingresses to Kubia's own, so
 // the controller's memory does not grow with unrelated objects.
 func CacheOptions() cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{ManagedByLabel: "kubia"})
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&appsv1.Deployment{}: {Label: managed},
-		&corev1.Service{}:    {Label: managed},
+		&appsv1.Deployment{}:    {Label: managed},
+		&corev1.Service{}:       {Label: managed},
+		&networkingv1.Ingress{}: {Label: managed},
 	}}
 }

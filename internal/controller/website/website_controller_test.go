@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -348,4 +349,49 @@ func edit(t *testing.T, obj client.Object, change func()) {
 	if err != nil {
 		t.Fatalf("editing %s: %v", obj.GetName(), err)
 	}
+}
+
+// spec.ingress adds an Ingress for the host (TLS with the named Secret) and makes the URL
+// the host's; removing it deletes the Ingress.
+func TestIngressFollowsSpec(t *testing.T) {
+	ns := harness.Namespace(t)
+	startController(t, ns)
+	c := harness.Get(t).Client
+	site := &extensionsv1.Website{
+		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns},
+		Spec: extensionsv1.WebsiteSpec{GitRepo: "https://example.org/shop.git",
+			Ingress: &extensionsv1.WebsiteIngress{Host: "shop.example.org", TLSSecretName: "shop-tls"}},
+	}
+	if err := c.Create(t.Context(), site); err != nil {
+		t.Fatal(err)
+	}
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "shop-website", Namespace: ns}}
+	harness.WaitFor(t, ing, timeout, "the Ingress routes the host to the Service over TLS", func() error {
+		if !metav1.IsControlledBy(ing, site) {
+			return errors.New("not owned by the Website")
+		}
+		if len(ing.Spec.Rules) != 1 || ing.Spec.Rules[0].Host != "shop.example.org" ||
+			ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name != "shop-website" {
+			return fmt.Errorf("rules %+v", ing.Spec.Rules)
+		}
+		if len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != "shop-tls" {
+			return fmt.Errorf("tls %+v", ing.Spec.TLS)
+		}
+		return nil
+	})
+	harness.WaitFor(t, site, timeout, "the URL is the host's", func() error {
+		if site.Status.URL != "https://shop.example.org" {
+			return fmt.Errorf("url %q", site.Status.URL)
+		}
+		return nil
+	})
+
+	edit(t, site, func() { site.Spec.Ingress = nil })
+	harness.Eventually(t, timeout, "the Ingress is deleted", func(ctx context.Context) error {
+		err := c.Get(ctx, client.ObjectKeyFromObject(ing), &networkingv1.Ingress{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there (%v)", err)
+	})
 }
