@@ -59,7 +59,7 @@ func TestWebsiteEndToEnd(t *testing.T) {
 	}
 	srv := gitserver.New(t, listener)
 	repo := srv.Repo(t, "site")
-	repo.Commit(t, map[string]string{"index.html": "<h1>first version</h1>"}, "first")
+	first := repo.Commit(t, map[string]string{"index.html": "<h1>first version</h1>"}, "first")
 
 	c := harness.Get(t).Client
 	site := &extensionsv1.Website{
@@ -73,11 +73,13 @@ func TestWebsiteEndToEnd(t *testing.T) {
 	harness.Eventually(t, timeout, "the site serves the repository's index.html", func(ctx context.Context) error {
 		return expectPage(ctx, url+"/", "first version")
 	})
+	waitCommit(t, site, first)
 
-	repo.Commit(t, map[string]string{"index.html": "<h1>second version</h1>"}, "second")
+	second := repo.Commit(t, map[string]string{"index.html": "<h1>second version</h1>"}, "second")
 	harness.Eventually(t, timeout, "a pushed commit is served within the sync interval", func(ctx context.Context) error {
 		return expectPage(ctx, url+"/", "second version")
 	})
+	waitCommit(t, site, second)
 
 	harness.Kubectl(t, "patch", "website", "site", "-n", ns, "--type=merge", "-p", `{"spec":{"syncInterval":"24h"}}`)
 	waitReady(t, site) // the rolled-out pods poll once a day from now on
@@ -135,6 +137,17 @@ func TestWebsiteFromPrivateRepository(t *testing.T) {
 	url := waitReady(t, site)
 	harness.Eventually(t, timeout, "the private site is served", func(ctx context.Context) error {
 		return expectPage(ctx, url+"/", "private site")
+	})
+}
+
+// waitCommit waits until the Website's status reports commit as served.
+func waitCommit(t *testing.T, site *extensionsv1.Website, commit string) {
+	t.Helper()
+	harness.WaitFor(t, site, timeout, "status.commit is "+commit, func() error {
+		if site.Status.Commit != commit {
+			return fmt.Errorf("status.commit %q", site.Status.Commit)
+		}
+		return nil
 	})
 }
 

@@ -5,9 +5,12 @@ package website
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -49,6 +52,9 @@ type Reconciler struct {
 	client.Client
 	Recorder events.EventRecorder
 	Images   Images
+	// Commits tells which commit a Website's pods serve; nil asks kubia-sync's /status
+	// through the Service (which needs a route to Service IPs, as in-cluster or on the node).
+	Commits func(ctx context.Context, svc *corev1.Service) (string, error)
 }
 
 // +kubebuilder:rbac:groups=extensions.example.com,resources=websites,verbs=get;list;watch
@@ -115,7 +121,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
-	return ctrl.Result{}, r.writeStatus(ctx, site, status)
+	if err := r.writeStatus(ctx, site, status); err != nil {
+		return ctrl.Result{}, err
+	}
+	if deploy != nil && deploy.Status.AvailableReplicas > 0 {
+		// New commits bring no Kubernetes event: look at the served commit once per
+		// sync interval.
+		return ctrl.Result{RequeueAfter: syncInterval(site)}, nil
+	}
+	return ctrl.Result{}, nil
 }
 
 // reconcileDeployment creates the Deployment or restores its spec where it drifted.
@@ -242,6 +256,9 @@ func (r *Reconciler) observe(ctx context.Context, site *extensionsv1.Website, st
 	if site.Spec.Ingress != nil {
 		status.URL = ingressURL(site)
 	}
+	if deploy.Status.AvailableReplicas > 0 {
+		status.Commit = r.servedCommit(ctx, svc, status.Commit)
+	}
 	replicas := ptr32(deploy.Spec.Replicas)
 	switch {
 	case deploymentFailed(deploy):
@@ -256,6 +273,47 @@ func (r *Reconciler) observe(ctx context.Context, site *extensionsv1.Website, st
 		setConditions(status, metav1.ConditionTrue, ReasonAvailable, fmt.Sprintf("The site is served at %s", status.URL))
 	}
 	return nil
+}
+
+// servedCommit asks kubia-sync which commit it serves; on failure it keeps the last
+// known one (the status says "if available").
+func (r *Reconciler) servedCommit(ctx context.Context, svc *corev1.Service, last string) string {
+	commits := r.Commits
+	if commits == nil {
+		commits = syncStatusCommit
+	}
+	commit, err := commits(ctx, svc)
+	if err != nil {
+		log.FromContext(ctx).V(1).Info("Could not read the served commit", "error", err)
+		return last
+	}
+	return commit
+}
+
+// syncStatusCommit reads the commit from kubia-sync's GET /status on the Service's sync port.
+func syncStatusCommit(ctx context.Context, svc *corev1.Service) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(syncPort)) + "/status"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var status struct {
+		Commit string `json:"commit"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&status); err != nil {
+		return "", fmt.Errorf("decoding %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK || status.Commit == "" {
+		return "", fmt.Errorf("GET %s: %s, no commit", url, resp.Status)
+	}
+	return status.Commit, nil
 }
 
 // siteURL is http://<node-address>:<nodePort>, the node address taken from a Node's
