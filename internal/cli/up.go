@@ -161,6 +161,8 @@ func startControllers(ctx context.Context, cluster *localcluster.Cluster) (stop 
 	mgr, err := manager.New(cfg, manager.Options{
 		Images:      website.Images{WebServer: images.Ref("nginx"), Sync: images.Ref("kubia-sync")},
 		MetricsAddr: "0", ProbeAddr: "0",
+		// As fast as the local kube-controller-manager (QPS 1000).
+		QPS: 1000, Burst: 2000, Workers: 8,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -40,6 +40,12 @@ type Options struct {
 	Namespaces []string
 	// SeveralPerProcess allows more than one manager in a process (tests).
 	SeveralPerProcess bool
+	// QPS and Burst limit the client's request rate (client-go's defaults, 5 and 10,
+	// would make a thousand Websites take minutes); 0 keeps the configuration's.
+	QPS   float32
+	Burst int
+	// Workers is how many objects each controller reconciles at once; 0 means 1.
+	Workers int
 }
 
 // leaderElectionID names the Lease the replicas compete for.
@@ -62,6 +68,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg = rest.CopyConfig(cfg)
+	if opts.QPS > 0 {
+		cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
+	}
 	cacheOpts := website.CacheOptions()
 	if len(opts.Namespaces) > 0 {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
@@ -78,7 +88,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true, // a clean stop hands over at once
-		Controller:                    config.Controller{SkipNameValidation: ptr.To(opts.SeveralPerProcess)},
+		Controller: config.Controller{
+			SkipNameValidation:      ptr.To(opts.SeveralPerProcess),
+			MaxConcurrentReconciles: max(opts.Workers, 1),
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)

@@ -352,13 +352,16 @@ func setConditions(status *extensionsv1.WebsiteStatus, ready metav1.ConditionSta
 	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: ConditionDegraded, Status: degraded, Reason: degradedReason, Message: message, ObservedGeneration: gen})
 }
 
-// writeStatus writes status through the status subresource, only when it changed.
+// writeStatus writes status through the status subresource, only when it changed. A
+// merge patch needs no resourceVersion: a reconcile that ran on a cache not yet showing
+// its predecessor's write does not fail with a conflict (and retry with backoff).
 func (r *Reconciler) writeStatus(ctx context.Context, site *extensionsv1.Website, status *extensionsv1.WebsiteStatus) error {
 	if equality.Semantic.DeepEqual(&site.Status, status) {
 		return nil
 	}
+	before := site.DeepCopy()
 	site.Status = *status
-	if err := r.Status().Update(ctx, site); err != nil {
+	if err := r.Status().Patch(ctx, site, client.MergeFrom(before)); err != nil {
 		return fmt.Errorf("writing status: %w", err)
 	}
 	return nil

@@ -1,0 +1,209 @@
+// Package scale benchmarks the Website controller against the real control plane: how
+// fast a thousand Websites converge compared with the upstream controller manager turning
+// a thousand Deployments into ReplicaSets and Pods, how many API writes each Website costs,
+// and how much memory the controller manager needs for ten thousand Websites. Run with
+// `make bench`; the figures go to docs/benchmarks.md.
+package scale
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
+	"github.com/kubia-dev/kubia/internal/controller/website"
+	"github.com/kubia-dev/kubia/internal/localcluster"
+	"github.com/kubia-dev/kubia/internal/manager"
+	"github.com/kubia-dev/kubia/test/harness"
+)
+
+func TestMain(m *testing.M) { harness.Main(m, harness.WithCRDs()) }
+
+// envInt reads a size from the environment, so a quick run can use smaller numbers.
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// A Node object (no kubelet behind it) gives Websites an address for status.url.
+func ensureNode(b *testing.B) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "scale-node"}}
+	err := harness.Get(b).Client.Create(b.Context(), node)
+	if err != nil && !strings.Contains(err.Error(), "already exists") {
+		b.Fatal(err)
+	}
+	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: localcluster.DefaultNodeIP}}
+	if err := harness.Get(b).Client.Status().Update(b.Context(), node); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// createAll creates n objects made by newObj with 16 workers, like a busy user or CI.
+func createAll(b *testing.B, n int, newObj func(i int) client.Object) {
+	c := harness.Get(b).Client
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range 16 {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				if err := c.Create(context.Background(), newObj(i)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
+}
+
+// writeCounter counts the controller's API writes, events apart.
+type writeCounter struct{ writes, events atomic.Int64 }
+
+func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Method != http.MethodGet {
+			if strings.Contains(req.URL.Path, "/events") {
+				w.events.Add(1)
+			} else {
+				w.writes.Add(1)
+			}
+		}
+		return rt.RoundTrip(req)
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// BenchmarkWebsiteConvergence creates N (KUBIA_BENCH_WEBSITES, default 1000) Websites
+// and measures the time until each has its Deployment, Service and status.url, against
+// the time kube-controller-manager (QPS 1000) takes to turn N Deployments into
+// ReplicaSets and Pods; and the controller's writes per Website on creation and during
+// KUBIA_BENCH_STEADY (default 5m) of steady state.
+func BenchmarkWebsiteConvergence(b *testing.B) {
+	n := envInt("KUBIA_BENCH_WEBSITES", 1000)
+	steady, err := time.ParseDuration(os.Getenv("KUBIA_BENCH_STEADY"))
+	if err != nil {
+		steady = 5 * time.Minute
+	}
+	ensureNode(b)
+	for b.Loop() {
+		upstream := upstreamDeployments(b, n)
+		kubia, creation, steadyWrites := websites(b, n, steady)
+		b.ReportMetric(upstream.Seconds(), "s-upstream-1000-deployments")
+		b.ReportMetric(kubia.Seconds(), "s-websites-converged")
+		b.ReportMetric(kubia.Seconds()/upstream.Seconds(), "x-of-upstream")
+		b.ReportMetric(float64(creation.writes.Load())/float64(n), "writes/website-creation")
+		b.ReportMetric(float64(creation.events.Load())/float64(n), "events/website-creation")
+		b.ReportMetric(float64(steadyWrites.writes.Load()+steadyWrites.events.Load())/float64(n), "writes/website-steady")
+	}
+}
+
+func upstreamDeployments(b *testing.B, n int) time.Duration {
+	ns := harness.Namespace(b)
+	began := time.Now()
+	createAll(b, n, func(i int) client.Object {
+		labels := map[string]string{"app": fmt.Sprintf("d%d", i)}
+		return &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("d%d", i), Namespace: ns},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: ptr.To[int32](1),
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "localhost/kubia/pause:local"}}},
+				},
+			},
+		}
+	})
+	harness.Eventually(b, 10*time.Minute, "every Deployment has its ReplicaSet and Pod", func(ctx context.Context) error {
+		var pods corev1.PodList
+		if err := harness.Get(b).Client.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		var sets appsv1.ReplicaSetList
+		if err := harness.Get(b).Client.List(ctx, &sets, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		if len(pods.Items) < n || len(sets.Items) < n {
+			return fmt.Errorf("%d ReplicaSets, %d Pods of %d", len(sets.Items), len(pods.Items), n)
+		}
+		return nil
+	})
+	return time.Since(began)
+}
+
+func websites(b *testing.B, n int, steady time.Duration) (time.Duration, *writeCounter, *writeCounter) {
+	ns := harness.Namespace(b)
+	counter := &writeCounter{}
+	cfg := rest.CopyConfig(harness.Get(b).Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return counter.wrap(rt) })
+	mgr, err := manager.New(cfg, manager.Options{
+		Images:      website.Images{WebServer: "localhost/kubia/nginx:local", Sync: "localhost/kubia/kubia-sync:local"},
+		MetricsAddr: "0", ProbeAddr: "0", Namespaces: []string{ns}, SeveralPerProcess: true,
+		QPS: 1000, Burst: 2000, Workers: envInt("KUBIA_BENCH_WORKERS", 8),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = mgr.Start(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	mgr.GetCache().WaitForCacheSync(ctx)
+	counter.writes.Store(0)
+	counter.events.Store(0)
+
+	began := time.Now()
+	createAll(b, n, func(i int) client.Object {
+		return &extensionsv1.Website{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("w%d", i), Namespace: ns},
+			Spec:       extensionsv1.WebsiteSpec{GitRepo: fmt.Sprintf("https://%s/site-%d.git", localcluster.DefaultNodeIP, i)},
+		}
+	})
+	harness.Eventually(b, 10*time.Minute, "every Website has its children and a URL", func(ctx context.Context) error {
+		var sites extensionsv1.WebsiteList
+		if err := harness.Get(b).Client.List(ctx, &sites, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		done := 0
+		for _, s := range sites.Items {
+			if s.Status.URL != "" && s.Status.ObservedGeneration == s.Generation {
+				done++
+			}
+		}
+		if done < n {
+			return fmt.Errorf("%d of %d Websites converged", done, n)
+		}
+		return nil
+	})
+	took := time.Since(began)
+	creation := &writeCounter{}
+	creation.writes.Store(counter.writes.Load())
+	creation.events.Store(counter.events.Load())
+
+	counter.writes.Store(0)
+	counter.events.Store(0)
+	time.Sleep(steady)
+	return took, creation, counter
+}
