@@ -55,11 +55,12 @@ vet:
 	go vet ./...
 
 ## lint: gofmt over everything, go vet over Kubia's module (hack/kube's three-line mains
-## are checked by building them)
-lint: fmt-check vet
+## are checked by building them), helm lint of the chart
+lint: fmt-check vet kube-binaries
+	$(KUBE_BIN_DIR)/helm lint --strict charts/kubia
 
 ## test: lint, generated-code check, unit, integration and end-to-end tests
-test: deps lint verify-generate kube-binaries
+test: deps kube-binaries lint verify-generate
 	go test -count=1 -timeout $(GO_TEST_TIMEOUT) ./...
 
 ## bench: the benchmarks whose figures docs/benchmarks.md records

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,4 +208,28 @@ func BookPath(t testing.TB, name string) string {
 		t.Fatalf("the book's manifest %s: %v", name, err)
 	}
 	return path
+}
+
+// StartControllers runs Kubia's controllers (kubia-controller-manager's manager) in the
+// test process with opts, until the returned function is called or the test ends.
+// Metrics and probes are off, and several may run in one process.
+func StartControllers(t testing.TB, opts manager.Options) (stop func()) {
+	t.Helper()
+	opts.MetricsAddr, opts.ProbeAddr, opts.SeveralPerProcess = "0", "0", true
+	mgr, err := manager.New(Get(t).Config, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("controllers: %v", err)
+		}
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
 }

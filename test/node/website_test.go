@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,21 +28,20 @@ import (
 // runController runs kubia-controller-manager's controllers in the test process for ns.
 func runController(t *testing.T, ns string) {
 	t.Helper()
-	mgr, err := manager.New(harness.Get(t).Config, manager.Options{
-		Images:      website.Images{WebServer: images.Ref("nginx"), Sync: images.Ref("kubia-sync")},
-		MetricsAddr: "0", ProbeAddr: "0", Namespaces: []string{ns}, SeveralPerProcess: true,
+	harness.StartControllers(t, manager.Options{
+		Images:     website.Images{WebServer: images.Ref("nginx"), Sync: images.Ref("kubia-sync")},
+		Namespaces: []string{ns},
 	})
+}
+
+// nodeGitServer serves Git repositories on the node address, where pods reach it.
+func nodeGitServer(t *testing.T) *gitserver.Server {
+	t.Helper()
+	listener, err := net.Listen("tcp", net.JoinHostPort(localcluster.DefaultNodeIP, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	return gitserver.New(t, listener)
 }
 
 // A Website for a repository on a Git server here is served on its NodePort, follows new
@@ -53,11 +51,7 @@ func TestWebsiteEndToEnd(t *testing.T) {
 	harness.RequireNode(t)
 	ns := harness.Namespace(t)
 	runController(t, ns)
-	listener, err := net.Listen("tcp", net.JoinHostPort(localcluster.DefaultNodeIP, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := gitserver.New(t, listener)
+	srv := nodeGitServer(t)
 	repo := srv.Repo(t, "site")
 	first := repo.Commit(t, map[string]string{"index.html": "<h1>first version</h1>"}, "first")
 
@@ -112,11 +106,7 @@ func TestWebsiteFromPrivateRepository(t *testing.T) {
 	harness.RequireNode(t)
 	ns := harness.Namespace(t)
 	runController(t, ns)
-	listener, err := net.Listen("tcp", net.JoinHostPort(localcluster.DefaultNodeIP, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := gitserver.New(t, listener)
+	srv := nodeGitServer(t)
 	srv.RequireBasicAuth("kubia", "token-123")
 	repo := srv.Repo(t, "private")
 	repo.Commit(t, map[string]string{"index.html": "<h1>private site</h1>"}, "first")

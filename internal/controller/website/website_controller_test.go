@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,23 +34,7 @@ var testImages = website.Images{WebServer: "localhost/kubia/nginx:local", Sync: 
 // function is called or the test ends.
 func startController(t *testing.T, ns string) (stop func()) {
 	t.Helper()
-	mgr, err := manager.New(harness.Get(t).Config, manager.Options{
-		Images: testImages, MetricsAddr: "0", ProbeAddr: "0", Namespaces: []string{ns}, SeveralPerProcess: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
-	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
-	t.Cleanup(stop)
-	return stop
+	return harness.StartControllers(t, manager.Options{Images: testImages, Namespaces: []string{ns}})
 }
 
 func applyBookWebsite(t *testing.T, ns string) *extensionsv1.Website {
