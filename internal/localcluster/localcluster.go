@@ -357,9 +357,6 @@ func (c *Cluster) KubeconfigPath() string { return c.dirs.kubeconfig }
 // RESTConfig returns a copy of the admin client configuration.
 func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.restConfig) }
 
-// DataDir is the directory holding the cluster's state.
-func (c *Cluster) DataDir() string { return c.cfg.DataDir }
-
 // Components lists the running processes, in start order.
 func (c *Cluster) Components() []Component {
 	out := make([]Component, 0, len(c.procs))

@@ -136,15 +136,14 @@ func Describe(ctx context.Context, c client.Client, obj client.Object) string {
 // returns its combined output, failing the test if it fails.
 func Kubectl(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := KubectlErr(t, args...)
+	out, err := kubectl(t, args...)
 	if err != nil {
 		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
 }
 
-// KubectlErr is Kubectl for commands that are expected to fail.
-func KubectlErr(t testing.TB, args ...string) (string, error) {
+func kubectl(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	binDir, err := localcluster.DefaultBinDir()
 	if err != nil {
