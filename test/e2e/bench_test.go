@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kubia-dev/kubia/internal/localcluster"
+	"github.com/kubia-dev/kubia/test/harness"
 )
 
 // settle is how long the benchmark lets the platform idle before reading memory, so the
@@ -48,7 +49,7 @@ func benchmarkUp(b *testing.B, dataDir func(*testing.B) string) {
 		b.StopTimer()
 		time.Sleep(settle)
 		for _, pid := range append(childPIDs(b, up.cmd.Process.Pid), up.cmd.Process.Pid) {
-			mib, err := rssMiB(pid)
+			mib, err := harness.RSSMiB(pid)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -103,7 +104,7 @@ func clusterRSS(b *testing.B, pid int, binDir string) float64 {
 	pids = append(pids, podPIDs(b)...)
 	var total float64
 	for _, p := range pids {
-		mib, err := rssMiB(p)
+		mib, err := harness.RSSMiB(p)
 		if err != nil {
 			continue // exited meanwhile
 		}

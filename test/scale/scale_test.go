@@ -8,8 +8,11 @@ package scale
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -206,4 +209,59 @@ func websites(b *testing.B, n int, steady time.Duration) (time.Duration, *writeC
 	counter.events.Store(0)
 	time.Sleep(steady)
 	return took, creation, counter
+}
+
+// BenchmarkControllerMemory runs kubia-controller-manager as its own process (built from
+// this tree) while N (KUBIA_BENCH_MEMORY_WEBSITES, default 10000) Websites exist and
+// reports its resident memory once all have converged. The Websites have 0 replicas and
+// ClusterIP Services (a cluster has too few node ports for ten thousand), which leaves the
+// controller's cache and work per Website unchanged.
+func BenchmarkControllerMemory(b *testing.B) {
+	n := envInt("KUBIA_BENCH_MEMORY_WEBSITES", 10000)
+	binary := filepath.Join(b.TempDir(), "kubia-controller-manager")
+	if out, err := exec.Command("go", "build", "-o", binary, "github.com/kubia-dev/kubia/cmd/kubia-controller-manager").CombinedOutput(); err != nil {
+		b.Fatalf("building kubia-controller-manager: %v\n%s", err, out)
+	}
+	for b.Loop() {
+		ns := harness.Namespace(b)
+		cmd := exec.Command(binary, "--kubeconfig", harness.Get(b).Cluster.KubeconfigPath(), "--leader-elect=false",
+			"--metrics-bind-address=0", "--health-probe-bind-address=0", "--kube-api-qps=1000", "--kube-api-burst=2000")
+		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		createAll(b, n, func(i int) client.Object {
+			return &extensionsv1.Website{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("w%d", i), Namespace: ns},
+				Spec: extensionsv1.WebsiteSpec{GitRepo: fmt.Sprintf("https://%s/site-%d.git", localcluster.DefaultNodeIP, i),
+					Replicas: ptr.To[int32](0), ServiceType: string(corev1.ServiceTypeClusterIP)},
+			}
+		})
+		harness.Eventually(b, 30*time.Minute, "every Website has converged", func(ctx context.Context) error {
+			var sites extensionsv1.WebsiteList
+			if err := harness.Get(b).Client.List(ctx, &sites, client.InNamespace(ns)); err != nil {
+				return err
+			}
+			done := 0
+			for _, s := range sites.Items {
+				if s.Status.ObservedGeneration == s.Generation && len(s.Status.Conditions) > 0 {
+					done++
+				}
+			}
+			if done < n {
+				time.Sleep(2 * time.Second) // listing ten thousand objects is not free
+				return fmt.Errorf("%d of %d Websites converged", done, n)
+			}
+			return nil
+		})
+		time.Sleep(10 * time.Second) // let the controller settle after the burst
+		mib, err := harness.RSSMiB(cmd.Process.Pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		b.ReportMetric(mib, "MiB-rss-controller")
+		b.ReportMetric(float64(n), "websites")
+	}
 }
