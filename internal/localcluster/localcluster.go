@@ -102,10 +102,11 @@ func newLayout(dataDir string) layout {
 	}
 }
 
-// Start brings up etcd, kube-apiserver, kube-controller-manager and kube-scheduler and
-// returns once all are healthy and the default ServiceAccount exists (so Pods can be
-// created). On error nothing it started is left running. Only one cluster at a time may
-// run on a DataDir; a second Start fails at once.
+// Start brings up etcd, kube-apiserver, kube-controller-manager and kube-scheduler and,
+// with Config.Node, the node; it returns once all are healthy, the default ServiceAccount
+// exists (so Pods can be created) and, with a node, the Node is Ready and cluster DNS
+// serves. On error nothing it started is left running. Only one cluster at a time may run
+// on a DataDir; a second Start fails at once.
 func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := cfg.complete(); err != nil {
 		return nil, err
