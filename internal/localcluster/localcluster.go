@@ -1,5 +1,6 @@
 // Package localcluster runs a real Kubernetes control plane (etcd, kube-apiserver,
-// kube-controller-manager, kube-scheduler) from upstream binaries, as local processes.
+// kube-controller-manager, kube-scheduler) and, as root, a node (containerd, kubelet,
+// kube-proxy, CoreDNS) from upstream binaries, as local processes.
 // `kubia up` and the integration-test harness both use it, so what the tests prove is
 // what users run.
 package localcluster
