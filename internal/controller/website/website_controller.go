@@ -446,13 +446,19 @@ func ptr32(p *int32) int32 {
 // ManagedByLabel marks every object the controller makes; the cache holds only those.
 const ManagedByLabel = "app.kubernetes.io/managed-by"
 
-// CacheOptions limit the manager's cache of Deployments, Services and Ingresses to Kubia's own, so
-// the controller's memory does not grow with unrelated objects.
+// CacheOptions limit the manager's cache of Deployments, Services and Ingresses to Kubia's
+// own, so the controller's memory does not grow with unrelated objects, and keep no
+// managedFields.
 func CacheOptions() cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{ManagedByLabel: "kubia"})
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&appsv1.Deployment{}:    {Label: managed},
-		&corev1.Service{}:       {Label: managed},
-		&networkingv1.Ingress{}: {Label: managed},
-	}}
+	return cache.Options{
+		// managedFields are bookkeeping the controller never reads, and a large part of
+		// every cached object.
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&appsv1.Deployment{}:    {Label: managed},
+			&corev1.Service{}:       {Label: managed},
+			&networkingv1.Ingress{}: {Label: managed},
+		},
+	}
 }
