@@ -96,7 +96,8 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
-	r := &website.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("website-controller"), Images: opts.Images}
+	r := &website.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("website-controller"), Images: opts.Images}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the website controller: %w", err)
 	}

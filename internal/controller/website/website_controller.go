@@ -5,6 +5,8 @@ package website
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,8 +52,10 @@ const (
 // Reconciler makes the cluster match each Website.
 type Reconciler struct {
 	client.Client
-	Recorder events.EventRecorder
-	Images   Images
+	// APIReader reads past the cache, for the full Deployment the cache does not keep.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Images    Images
 	// Commits tells which commit a Website's pods serve; nil asks kubia-sync's /status
 	// through the Service (which needs a route to Service IPs, as in-cluster or on the node).
 	Commits func(ctx context.Context, svc *corev1.Service) (string, error)
@@ -146,8 +150,12 @@ func (r *Reconciler) reconcileDeployment(ctx context.Context, site *extensionsv1
 	case !metav1.IsControlledBy(deploy, site):
 		return nil, fmt.Errorf("Deployment %s: %w", deploy.Name, errConflict)
 	}
-	if equality.Semantic.DeepEqual(deploy.Spec, desired) && hasLabels(deploy.Labels, childLabels(site)) {
+	if deploy.Annotations[cachedSpecHash] == specHash(&desired) && hasLabels(deploy.Labels, childLabels(site)) {
 		return deploy, nil
+	}
+	// The cache keeps no pod template: update the Deployment as the API server has it.
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(deploy), deploy); err != nil {
+		return nil, fmt.Errorf("reading Deployment %s: %w", deploy.Name, err)
 	}
 	deploy.Spec = desired
 	deploy.Labels = mergeLabels(deploy.Labels, childLabels(site))
@@ -446,19 +454,53 @@ func ptr32(p *int32) int32 {
 // ManagedByLabel marks every object the controller makes; the cache holds only those.
 const ManagedByLabel = "app.kubernetes.io/managed-by"
 
+// cachedSpecHash is an annotation that exists only on the controller's cached copies of
+// Deployments: the hash of the spec, whose pod template the cache then drops.
+const cachedSpecHash = "kubia.dev/cached-spec-hash"
+
 // CacheOptions limit the manager's cache of Deployments, Services and Ingresses to Kubia's
 // own, so the controller's memory does not grow with unrelated objects, and keep no
-// managedFields.
+// managedFields. Deployments are cached without their pod template (most of their size),
+// only its hash, which is all a reconcile compares.
 func CacheOptions() cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{ManagedByLabel: "kubia"})
+	stripManagedFields := cache.TransformStripManagedFields()
 	return cache.Options{
 		// managedFields are bookkeeping the controller never reads, and a large part of
 		// every cached object.
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: stripManagedFields,
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.Deployment{}:    {Label: managed},
+			&appsv1.Deployment{}:    {Label: managed, Transform: compactDeployment(stripManagedFields)},
 			&corev1.Service{}:       {Label: managed},
 			&networkingv1.Ingress{}: {Label: managed},
 		},
 	}
+}
+
+// compactDeployment replaces a Deployment's pod template with the hash of its spec.
+func compactDeployment(strip func(any) (any, error)) func(any) (any, error) {
+	return func(obj any) (any, error) {
+		obj, err := strip(obj)
+		deploy, ok := obj.(*appsv1.Deployment)
+		if err != nil || !ok {
+			return obj, err
+		}
+		if deploy.Annotations == nil {
+			deploy.Annotations = map[string]string{}
+		}
+		deploy.Annotations[cachedSpecHash] = specHash(&deploy.Spec)
+		deploy.Spec.Template = corev1.PodTemplateSpec{}
+		return deploy, nil
+	}
+}
+
+// specHash identifies a Deployment spec by its JSON form, in which the API server's and
+// the controller's specs agree when they mean the same.
+func specHash(spec *appsv1.DeploymentSpec) string {
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return "" // never equal to a real hash: the Deployment gets rewritten
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
