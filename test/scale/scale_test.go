@@ -7,6 +7,7 @@ package scale
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,7 +35,15 @@ import (
 	"github.com/kubia-dev/kubia/test/harness"
 )
 
-func TestMain(m *testing.M) { harness.Main(m, harness.WithCRDs()) }
+func TestMain(m *testing.M) {
+	// This package holds benchmarks only: without -test.bench there is nothing to start a
+	// cluster for.
+	flag.Parse()
+	if flag.Lookup("test.bench").Value.String() == "" {
+		os.Exit(m.Run())
+	}
+	harness.Main(m, harness.WithCRDs())
+}
 
 // envInt reads a size from the environment, so a quick run can use smaller numbers.
 func envInt(name string, def int) int {
