@@ -27,11 +27,13 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	"github.com/kubia-dev/kubia/internal/controller/website"
 	"github.com/kubia-dev/kubia/internal/localcluster"
 	"github.com/kubia-dev/kubia/internal/manager"
+	"github.com/kubia-dev/kubia/internal/sourcetree"
 	"github.com/kubia-dev/kubia/test/harness"
 )
 
@@ -221,8 +223,8 @@ func websites(b *testing.B, n int, steady time.Duration) (time.Duration, *writeC
 }
 
 // BenchmarkControllerMemory runs kubia-controller-manager as its own process (built from
-// this tree) while N (KUBIA_BENCH_MEMORY_WEBSITES, default 10000) Websites exist and
-// reports its resident memory once all have converged. The Websites have 0 replicas and
+// this tree, with the Helm chart's GOMEMLIMIT) while N (KUBIA_BENCH_MEMORY_WEBSITES,
+// default 10000) Websites exist and reports its resident memory once all have converged. The Websites have 0 replicas and
 // ClusterIP Services (a cluster has too few node ports for ten thousand), which leaves the
 // controller's cache and work per Website unchanged.
 func BenchmarkControllerMemory(b *testing.B) {
@@ -236,6 +238,7 @@ func BenchmarkControllerMemory(b *testing.B) {
 		cmd := exec.Command(binary, "--kubeconfig", harness.Get(b).Cluster.KubeconfigPath(), "--leader-elect=false",
 			"--metrics-bind-address=0", "--health-probe-bind-address=0", "--kube-api-qps=1000", "--kube-api-burst=2000")
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+chartGoMemLimit(b))
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
@@ -273,4 +276,23 @@ func BenchmarkControllerMemory(b *testing.B) {
 		b.ReportMetric(mib, "MiB-rss-controller")
 		b.ReportMetric(float64(n), "websites")
 	}
+}
+
+// chartGoMemLimit is the GOMEMLIMIT the Helm chart gives kubia-controller-manager.
+func chartGoMemLimit(b *testing.B) string {
+	path, err := sourcetree.Path("charts/kubia/values.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var values struct {
+		GoMemLimit string `json:"goMemLimit"`
+	}
+	if err := yaml.Unmarshal(data, &values); err != nil || values.GoMemLimit == "" {
+		b.Fatalf("goMemLimit in %s: %v", path, err)
+	}
+	return values.GoMemLimit
 }
