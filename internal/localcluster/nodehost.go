@@ -252,21 +252,11 @@ func killProcesses(binDir string) error {
 	if err != nil {
 		return err
 	}
-	entries, err := os.ReadDir("/proc")
+	binaries, err := nodeBinaryProcesses(binDir)
 	if err != nil {
 		return err
 	}
-	self := os.Getpid()
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err == nil && filepath.Dir(exe) == binDir && slices.Contains(nodeBinaries, filepath.Base(exe)) {
-			pids = append(pids, pid)
-		}
-	}
+	pids = append(pids, binaries...)
 	signalAll(pids, syscall.SIGTERM)
 	if !waitGone(pids, podGrace) {
 		signalAll(pids, syscall.SIGKILL)
@@ -431,14 +421,13 @@ func NodeHostLeftovers(binDir string) ([]string, error) {
 	for _, pid := range pids {
 		found = append(found, fmt.Sprintf("pod process %d", pid))
 	}
-	entries, err := os.ReadDir("/proc")
+	binaries, err := nodeBinaryProcesses(binDir)
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range entries {
-		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err == nil && filepath.Dir(exe) == binDir && slices.Contains(nodeBinaries, filepath.Base(exe)) && processExistsNamed(e.Name()) {
-			found = append(found, fmt.Sprintf("process %s (%s)", e.Name(), exe))
+	for _, pid := range binaries {
+		if processExists(pid) {
+			found = append(found, fmt.Sprintf("node process %d", pid))
 		}
 	}
 	mounts, err := mountsUnder(nodeStateDir, nodeRunDir)
@@ -467,9 +456,25 @@ func NodeHostLeftovers(binDir string) ([]string, error) {
 	return found, nil
 }
 
-func processExistsNamed(pid string) bool {
-	n, err := strconv.Atoi(pid)
-	return err == nil && processExists(n)
+// nodeBinaryProcesses lists the processes (but this one) running one of the node's
+// binaries from binDir.
+func nodeBinaryProcesses(binDir string) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err == nil && filepath.Dir(exe) == binDir && slices.Contains(nodeBinaries, filepath.Base(exe)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
 }
 
 // LockNodeHost takes the machine-wide node lock, waiting at most wait, so no node starts

@@ -23,6 +23,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -59,7 +60,7 @@ func envInt(name string, def int) int {
 func ensureNode(b *testing.B) {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "scale-node"}}
 	err := harness.Get(b).Client.Create(b.Context(), node)
-	if err != nil && !strings.Contains(err.Error(), "already exists") {
+	if err != nil && !apierrors.IsAlreadyExists(err) {
 		b.Fatal(err)
 	}
 	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: localcluster.DefaultNodeIP}}

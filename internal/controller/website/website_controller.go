@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -267,7 +268,7 @@ func (r *Reconciler) observe(ctx context.Context, site *extensionsv1.Website, st
 	if deploy.Status.AvailableReplicas > 0 {
 		status.Commit = r.servedCommit(ctx, svc, status.Commit)
 	}
-	replicas := ptr32(deploy.Spec.Replicas)
+	replicas := ptr.Deref(deploy.Spec.Replicas, 1)
 	switch {
 	case deploymentFailed(deploy):
 		setConditions(status, metav1.ConditionFalse, ReasonDeploymentFailed, "The web servers did not become available in time")
@@ -442,13 +443,6 @@ func kindOf(obj client.Object) string {
 		return "Ingress"
 	}
 	return fmt.Sprintf("%T", obj)
-}
-
-func ptr32(p *int32) int32 {
-	if p == nil {
-		return 1
-	}
-	return *p
 }
 
 // ManagedByLabel marks every object the controller makes; the cache holds only those.
