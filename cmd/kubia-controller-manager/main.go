@@ -21,6 +21,7 @@ func main() {
 	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the Lease (default: the pod's own)")
 	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
 	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	flag.StringVar(&opts.PprofAddr, "pprof-bind-address", "", "address of Go's /debug/pprof profiles (empty: off)")
 	var qps float64
 	flag.Float64Var(&qps, "kube-api-qps", 200, "requests per second to the API server")
 	flag.IntVar(&opts.Burst, "kube-api-burst", 400, "burst of requests to the API server")

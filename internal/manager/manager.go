@@ -37,6 +37,9 @@ type Options struct {
 	// MetricsAddr and ProbeAddr are where Prometheus metrics and /healthz, /readyz are
 	// served; "0" turns them off.
 	MetricsAddr, ProbeAddr string
+	// PprofAddr serves Go's /debug/pprof profiles, for measuring the manager; empty (or
+	// "0") turns it off.
+	PprofAddr string
 	// Namespaces limits the controllers to these namespaces; empty means all.
 	Namespaces []string
 	// SeveralPerProcess allows more than one manager in a process (tests).
@@ -85,6 +88,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.ProbeAddr,
+		PprofBindAddress:              opts.PprofAddr,
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,

@@ -5,8 +5,6 @@ package website
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,11 +21,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -151,10 +147,10 @@ func (r *Reconciler) reconcileDeployment(ctx context.Context, site *extensionsv1
 	case !metav1.IsControlledBy(deploy, site):
 		return nil, fmt.Errorf("Deployment %s: %w", deploy.Name, errConflict)
 	}
-	if deploy.Annotations[cachedSpecHash] == specHash(&desired) && hasLabels(deploy.Labels, childLabels(site)) {
+	if cachedHash(deploy) == deploymentHash(childLabels(site), &desired) {
 		return deploy, nil
 	}
-	// The cache keeps no pod template: update the Deployment as the API server has it.
+	// The cache keeps only a summary: update the Deployment as the API server has it.
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(deploy), deploy); err != nil {
 		return nil, fmt.Errorf("reading Deployment %s: %w", deploy.Name, err)
 	}
@@ -178,9 +174,12 @@ func (r *Reconciler) reconcileService(ctx context.Context, site *extensionsv1.We
 	case !metav1.IsControlledBy(svc, site):
 		return nil, fmt.Errorf("Service %s: %w", svc.Name, errConflict)
 	}
-	if svc.Spec.Type == serviceType(site) && equality.Semantic.DeepEqual(svc.Spec.Selector, selectorLabels(site)) &&
-		servicePortsMatch(svc.Spec.Ports, desiredServicePorts()) && hasLabels(svc.Labels, childLabels(site)) {
+	if cachedHash(svc) == serviceHash(childLabels(site), serviceType(site), selectorLabels(site), desiredServicePorts()) {
 		return svc, nil
+	}
+	// The cache keeps only a summary: update the Service as the API server has it.
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
+		return nil, fmt.Errorf("reading Service %s: %w", svc.Name, err)
 	}
 	svc.Spec.Type, svc.Spec.Selector = serviceType(site), selectorLabels(site)
 	svc.Spec.Ports = keepNodePorts(svc.Spec.Ports, desiredServicePorts(), svc.Spec.Type)
@@ -376,28 +375,6 @@ func (r *Reconciler) writeStatus(ctx context.Context, site *extensionsv1.Website
 	return nil
 }
 
-func deploymentFailed(deploy *appsv1.Deployment) bool {
-	for _, cond := range deploy.Status.Conditions {
-		if cond.Type == appsv1.DeploymentProgressing && cond.Status == corev1.ConditionFalse && cond.Reason == "ProgressDeadlineExceeded" {
-			return true
-		}
-	}
-	return false
-}
-
-func servicePortsMatch(actual, desired []corev1.ServicePort) bool {
-	if len(actual) != len(desired) {
-		return false
-	}
-	for i := range desired {
-		a, d := actual[i], desired[i]
-		if a.Name != d.Name || a.Port != d.Port || a.TargetPort != d.TargetPort || a.Protocol != d.Protocol {
-			return false
-		}
-	}
-	return true
-}
-
 // keepNodePorts returns desired with the node ports already allocated for ports of the
 // same name, so restoring a Service never moves the site to another port.
 func keepNodePorts(actual, desired []corev1.ServicePort, typ corev1.ServiceType) []corev1.ServicePort {
@@ -443,58 +420,4 @@ func kindOf(obj client.Object) string {
 		return "Ingress"
 	}
 	return fmt.Sprintf("%T", obj)
-}
-
-// ManagedByLabel marks every object the controller makes; the cache holds only those.
-const ManagedByLabel = "app.kubernetes.io/managed-by"
-
-// cachedSpecHash is an annotation that exists only on the controller's cached copies of
-// Deployments: the hash of the spec, whose pod template the cache then drops.
-const cachedSpecHash = "kubia.dev/cached-spec-hash"
-
-// CacheOptions limit the manager's cache of Deployments, Services and Ingresses to Kubia's
-// own, so the controller's memory does not grow with unrelated objects, and keep no
-// managedFields. Deployments are cached without their pod template (most of their size),
-// only its hash, which is all a reconcile compares.
-func CacheOptions() cache.Options {
-	managed := labels.SelectorFromSet(labels.Set{ManagedByLabel: "kubia"})
-	stripManagedFields := cache.TransformStripManagedFields()
-	return cache.Options{
-		// managedFields are bookkeeping the controller never reads, and a large part of
-		// every cached object.
-		DefaultTransform: stripManagedFields,
-		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.Deployment{}:    {Label: managed, Transform: compactDeployment(stripManagedFields)},
-			&corev1.Service{}:       {Label: managed},
-			&networkingv1.Ingress{}: {Label: managed},
-		},
-	}
-}
-
-// compactDeployment replaces a Deployment's pod template with the hash of its spec.
-func compactDeployment(strip func(any) (any, error)) func(any) (any, error) {
-	return func(obj any) (any, error) {
-		obj, err := strip(obj)
-		deploy, ok := obj.(*appsv1.Deployment)
-		if err != nil || !ok {
-			return obj, err
-		}
-		if deploy.Annotations == nil {
-			deploy.Annotations = map[string]string{}
-		}
-		deploy.Annotations[cachedSpecHash] = specHash(&deploy.Spec)
-		deploy.Spec.Template = corev1.PodTemplateSpec{}
-		return deploy, nil
-	}
-}
-
-// specHash identifies a Deployment spec by its JSON form, in which the API server's and
-// the controller's specs agree when they mean the same.
-func specHash(spec *appsv1.DeploymentSpec) string {
-	data, err := json.Marshal(spec)
-	if err != nil {
-		return "" // never equal to a real hash: the Deployment gets rewritten
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
 }

@@ -153,6 +153,14 @@ func TestDriftIsRepaired(t *testing.T) {
 		return nil
 	})
 
+	edit(t, svc, func() { delete(svc.Labels, "app.kubernetes.io/instance") })
+	harness.WaitFor(t, svc, timeout, "the removed label is restored", func() error {
+		if got := svc.Labels["app.kubernetes.io/instance"]; got != "kubia" {
+			return fmt.Errorf("label app.kubernetes.io/instance=%q", got)
+		}
+		return nil
+	})
+
 	if err := c.Delete(t.Context(), deploy); err != nil {
 		t.Fatal(err)
 	}
