@@ -3,10 +3,14 @@ package node
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -67,31 +71,82 @@ func TestChartInstallsControllersWithLeaderElection(t *testing.T) {
 
 	ns := harness.Namespace(t)
 	first := createWebsite(t, ns, "first")
-	assertReconciledBy(t, ns, first, leader)
+	assertReconciledBy(t, ns, first, leader.pod)
 
-	// Remove the leader's pod at once; the other replica must take the Lease over.
-	if err := c.Delete(t.Context(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: leader, Namespace: chartNamespace}},
+	// Kill the leader outright: it cannot release the Lease, which must expire before
+	// another instance (the other replica, or the killed one restarted) leads.
+	killed := time.Now()
+	killContainer(t, leader.pod, "kubia-controller-manager")
+	successor := waitForLeader(t, leader.identity)
+	t.Logf("killed leader %s; %s leads after %s", leader.identity, successor.identity, time.Since(killed).Round(time.Millisecond))
+	second := createWebsite(t, ns, "second")
+	assertReconciledBy(t, ns, second, successor.pod)
+
+	// Remove the new leader's pod: it stops cleanly and hands over at once.
+	if err := c.Delete(t.Context(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: successor.pod, Namespace: chartNamespace}},
 		client.GracePeriodSeconds(0)); err != nil {
 		t.Fatal(err)
 	}
-	successor := waitForLeader(t, leader)
-	second := createWebsite(t, ns, "second")
-	assertReconciledBy(t, ns, second, successor)
+	third := waitForLeader(t, successor.identity)
+	if third.pod == successor.pod {
+		t.Fatalf("the deleted pod %s still leads", successor.pod)
+	}
+	assertReconciledBy(t, ns, createWebsite(t, ns, "third"), third.pod)
 }
 
-// waitForLeader waits until a pod other than previous holds the Lease, and returns its name.
-func waitForLeader(t *testing.T, previous string) string {
+// leaderIdentity is a Lease holder: the pod and the instance (the pod's process) in it.
+type leaderIdentity struct{ pod, identity string }
+
+// waitForLeader waits until an instance other than previous holds the Lease.
+func waitForLeader(t *testing.T, previous string) leaderIdentity {
 	t.Helper()
 	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "kubia-controller-manager", Namespace: chartNamespace}}
 	var holder string
-	harness.WaitFor(t, lease, 2*timeout, "a replica other than "+previous+" leads", func() error {
-		holder = strings.SplitN(ptr.Deref(lease.Spec.HolderIdentity, ""), "_", 2)[0]
+	harness.WaitFor(t, lease, 2*timeout, "an instance other than "+previous+" leads", func() error {
+		holder = ptr.Deref(lease.Spec.HolderIdentity, "")
 		if holder == "" || holder == previous {
-			return fmt.Errorf("holder %q", ptr.Deref(lease.Spec.HolderIdentity, ""))
+			return fmt.Errorf("holder %q", holder)
 		}
 		return nil
 	})
-	return holder
+	// controller-runtime's identity is <hostname>_<uuid>; the hostname is the pod's name.
+	return leaderIdentity{pod: strings.SplitN(holder, "_", 2)[0], identity: holder}
+}
+
+// killContainer sends SIGKILL to the processes of the pod's container running command,
+// found on the node by the pod's cgroup.
+func killContainer(t *testing.T, pod, command string) {
+	t.Helper()
+	p := &corev1.Pod{}
+	if err := harness.Get(t).Client.Get(t.Context(), client.ObjectKey{Name: pod, Namespace: chartNamespace}, p); err != nil {
+		t.Fatal(err)
+	}
+	// The cgroupfs driver names the pod's cgroup pod<uid>, the systemd driver with
+	// underscores for dashes.
+	uids := []string{"pod" + string(p.UID), "pod" + strings.ReplaceAll(string(p.UID), "-", "_")}
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	killed := 0
+	for _, proc := range procs {
+		cgroup, err := os.ReadFile(filepath.Join(proc, "cgroup"))
+		if err != nil || !strings.Contains(string(cgroup), uids[0]) && !strings.Contains(string(cgroup), uids[1]) {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join(proc, "exe"))
+		if err != nil || filepath.Base(exe) != command {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(proc))
+		if err != nil {
+			continue
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("killing %s (pid %d) of pod %s: %v", command, pid, pod, err)
+		}
+		killed++
+	}
+	if killed == 0 {
+		t.Fatalf("no %s process of pod %s found on the node", command, pod)
+	}
 }
 
 func createWebsite(t *testing.T, ns, name string) *extensionsv1.Website {
