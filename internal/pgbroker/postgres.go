@@ -1,0 +1,150 @@
+package pgbroker
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// connectTimeout bounds each connection to an instance's server; a server still
+// starting is retried by the next poll, not waited for.
+const connectTimeout = 3 * time.Second
+
+// connect opens a superuser session on one of the instance's databases.
+func (b *Broker) connect(ctx context.Context, inst *instance, db string) (*pgx.Conn, error) {
+	host, err := b.serviceAddress(ctx, inst)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgx.ParseConfig("")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Host, cfg.Port, cfg.Database = host, postgresPort, db
+	cfg.User, cfg.Password = superuser, string(inst.secret.Data["password"])
+	cfg.ConnectTimeout = connectTimeout
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		// pgx's errors name the host and user, never the password.
+		return nil, fmt.Errorf("%w: %v", errServerNotReady, err)
+	}
+	return conn, nil
+}
+
+// prepareDatabase creates, once the server accepts connections, the database bindings
+// get and the group role that owns it (and inherits what unbound roles leave).
+func (b *Broker) prepareDatabase(ctx context.Context, inst *instance) error {
+	conn, err := b.connect(ctx, inst, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, groupRole).Scan(&exists); err != nil {
+		return fmt.Errorf("looking for role %s: %w", groupRole, err)
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE ROLE "+ident(groupRole)+" NOLOGIN"); err != nil {
+			return fmt.Errorf("creating role %s: %w", groupRole, err)
+		}
+	}
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, database).Scan(&exists); err != nil {
+		return fmt.Errorf("looking for database %s: %w", database, err)
+	}
+	if !exists {
+		// The database's owner also owns its public schema (pg_database_owner), so
+		// members of the group role may create tables there.
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident(database)+" OWNER "+ident(groupRole)); err != nil {
+			return fmt.Errorf("creating database %s: %w", database, err)
+		}
+	}
+	return nil
+}
+
+// createLoginRole creates a binding's role: it logs in with password, and is a member
+// of the group role, so it may use the database and whatever other bindings made there.
+func (b *Broker) createLoginRole(ctx context.Context, inst *instance, user, password string) error {
+	conn, err := b.connect(ctx, inst, database)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, user).Scan(&exists); err != nil {
+		return fmt.Errorf("looking for role %s: %w", user, err)
+	}
+	statements := []string{
+		// Tables the role creates are also the group's, so other bindings can use them.
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + ident(user) + " IN SCHEMA public GRANT ALL ON TABLES TO " + ident(groupRole),
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + ident(user) + " IN SCHEMA public GRANT ALL ON SEQUENCES TO " + ident(groupRole),
+	}
+	if exists {
+		// A retried bind: make sure the password is the one recorded.
+		statements = append([]string{"ALTER ROLE " + ident(user) + " LOGIN PASSWORD " + literal(password)}, statements...)
+	} else {
+		statements = append([]string{"CREATE ROLE " + ident(user) + " LOGIN PASSWORD " + literal(password) + " IN ROLE " + ident(groupRole)}, statements...)
+	}
+	for _, stmt := range statements {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			// pgx's errors carry the server's message, never the statement (and so
+			// never the password).
+			return fmt.Errorf("setting up role %s: %w", user, err)
+		}
+	}
+	return nil
+}
+
+// dropLoginRole ends a binding's sessions, gives what it owns to the group role and
+// drops it. Dropping a role that is gone already succeeds.
+func (b *Broker) dropLoginRole(ctx context.Context, inst *instance, user string) error {
+	conn, err := b.connect(ctx, inst, database)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, user).Scan(&exists); err != nil {
+		return fmt.Errorf("looking for role %s: %w", user, err)
+	}
+	if !exists {
+		return nil
+	}
+	// No new sessions, then end the open ones.
+	statements := []string{
+		"ALTER ROLE " + ident(user) + " NOLOGIN",
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = " + literal(user),
+		"REASSIGN OWNED BY " + ident(user) + " TO " + ident(groupRole),
+		"DROP OWNED BY " + ident(user),
+		"DROP ROLE " + ident(user),
+	}
+	for _, stmt := range statements {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("dropping role %s: %w", user, err)
+		}
+	}
+	return nil
+}
+
+// bindingUser is the login role of a binding, a valid unquoted identifier.
+func bindingUser(instanceID, bindingID string) string {
+	return "binding_" + hashID(instanceID+"/"+bindingID)
+}
+
+func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// literal quotes a string as an SQL literal (for statements that take no parameters,
+// such as CREATE ROLE ... PASSWORD).
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// connectionURI is a binding's postgresql:// URI.
+func connectionURI(host, user, password string) string {
+	u := url.URL{Scheme: "postgresql", User: url.UserPassword(user, password),
+		Host: net.JoinHostPort(host, strconv.Itoa(postgresPort)), Path: "/" + database}
+	return u.String()
+}
