@@ -361,6 +361,23 @@ func (b *Broker) GetInstance(ctx context.Context, req *osb.Request) (osb.Respons
 type binding struct {
 	secret     *corev1.Secret
 	parameters map[string]any
+	// target is what the binding was made for (app_guid, bind_resource): a repeated
+	// bind for another target is a conflict.
+	target string
+}
+
+// annTarget records a binding's target.
+const annTarget = "osb.kubia.dev/target"
+
+func bindingTarget(body *osb.BindRequest) string {
+	data, err := json.Marshal(struct {
+		AppGUID      string         `json:"app_guid,omitempty"`
+		BindResource map[string]any `json:"bind_resource,omitempty"`
+	}{body.AppGUID, body.BindResource})
+	if err != nil {
+		return ""
+	}
+	return string(data)
 }
 
 func (b *Broker) getBinding(ctx context.Context, instanceID, bindingID string) (*binding, error) {
@@ -375,7 +392,7 @@ func (b *Broker) getBinding(ctx context.Context, instanceID, bindingID string) (
 	if secret.Annotations[annBindingID] != bindingID || secret.Annotations[annInstanceID] != instanceID {
 		return nil, nil
 	}
-	bd := &binding{secret: secret}
+	bd := &binding{secret: secret, target: secret.Annotations[annTarget]}
 	if p := secret.Annotations[annParameters]; p != "" {
 		if err := json.Unmarshal([]byte(p), &bd.parameters); err != nil {
 			return nil, fmt.Errorf("binding %s: parameters: %w", bindingID, err)
@@ -425,8 +442,8 @@ func (b *Broker) Bind(ctx context.Context, req *osb.Request, body *osb.BindReque
 		return osb.Response{}, err
 	}
 	if existing != nil {
-		if !sameParameters(existing.parameters, body.Parameters) {
-			return osb.Response{}, osb.Errorf(http.StatusConflict, "", "binding %s exists with other parameters", req.BindingID)
+		if !sameParameters(existing.parameters, body.Parameters) || existing.target != bindingTarget(body) {
+			return osb.Response{}, osb.Errorf(http.StatusConflict, "", "binding %s exists with other parameters or for another application", req.BindingID)
 		}
 		// Make sure the role exists: an earlier attempt may have stopped before it.
 		if err := b.createLoginRole(ctx, inst, string(existing.secret.Data["username"]), string(existing.secret.Data["password"])); err != nil {
@@ -434,7 +451,7 @@ func (b *Broker) Bind(ctx context.Context, req *osb.Request, body *osb.BindReque
 		}
 		return osb.Response{Status: http.StatusOK, Body: osb.BindingResponse{Credentials: b.credentials(inst.id, existing.secret)}}, nil
 	}
-	secret, err := b.bindingRecord(inst, req.BindingID, body.Parameters)
+	secret, err := b.bindingRecord(inst, req.BindingID, body)
 	if err != nil {
 		return osb.Response{}, err
 	}
@@ -454,8 +471,8 @@ func (b *Broker) Bind(ctx context.Context, req *osb.Request, body *osb.BindReque
 	return osb.Response{Status: http.StatusCreated, Body: osb.BindingResponse{Credentials: b.credentials(inst.id, secret)}}, nil
 }
 
-func (b *Broker) bindingRecord(inst *instance, bindingID string, params map[string]any) (*corev1.Secret, error) {
-	paramsJSON, err := json.Marshal(params)
+func (b *Broker) bindingRecord(inst *instance, bindingID string, body *osb.BindRequest) (*corev1.Secret, error) {
+	paramsJSON, err := json.Marshal(body.Parameters)
 	if err != nil {
 		return nil, err
 	}
@@ -464,7 +481,8 @@ func (b *Broker) bindingRecord(inst *instance, bindingID string, params map[stri
 			Name: bindingName(inst.id, bindingID), Namespace: b.namespace,
 			Labels: map[string]string{LabelManagedBy: managedBy, LabelInstance: hashID(inst.id),
 				labelBinding: hashID(inst.id + "/" + bindingID), labelRecord: recordBinding},
-			Annotations: map[string]string{annInstanceID: inst.id, annBindingID: bindingID, annParameters: string(paramsJSON)},
+			Annotations: map[string]string{annInstanceID: inst.id, annBindingID: bindingID, annParameters: string(paramsJSON),
+				annTarget: bindingTarget(body)},
 		},
 		Data: map[string][]byte{"username": []byte(bindingUser(inst.id, bindingID)), "password": []byte(randomHex(24))},
 	}

@@ -2,6 +2,7 @@ package pgbroker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -9,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // connectTimeout bounds each connection to an instance's server; a server still
@@ -45,26 +48,30 @@ func (b *Broker) prepareDatabase(ctx context.Context, inst *instance) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, groupRole).Scan(&exists); err != nil {
-		return fmt.Errorf("looking for role %s: %w", groupRole, err)
+	// A poll and the resync loop may both get here: whoever comes second finds the
+	// role and database made.
+	if err := execUnlessExists(ctx, conn, "CREATE ROLE "+ident(groupRole)+" NOLOGIN"); err != nil {
+		return fmt.Errorf("creating role %s: %w", groupRole, err)
 	}
-	if !exists {
-		if _, err := conn.Exec(ctx, "CREATE ROLE "+ident(groupRole)+" NOLOGIN"); err != nil {
-			return fmt.Errorf("creating role %s: %w", groupRole, err)
-		}
-	}
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, database).Scan(&exists); err != nil {
-		return fmt.Errorf("looking for database %s: %w", database, err)
-	}
-	if !exists {
-		// The database's owner also owns its public schema (pg_database_owner), so
-		// members of the group role may create tables there.
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident(database)+" OWNER "+ident(groupRole)); err != nil {
-			return fmt.Errorf("creating database %s: %w", database, err)
-		}
+	// The database's owner also owns its public schema (pg_database_owner), so members
+	// of the group role may create tables there.
+	if err := execUnlessExists(ctx, conn, "CREATE DATABASE "+ident(database)+" OWNER "+ident(groupRole)); err != nil {
+		return fmt.Errorf("creating database %s: %w", database, err)
 	}
 	return nil
+}
+
+// execUnlessExists runs a CREATE statement; that the object exists already is success.
+func execUnlessExists(ctx context.Context, conn *pgx.Conn, stmt string) error {
+	_, err := conn.Exec(ctx, stmt)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case pgerrcode.DuplicateObject, pgerrcode.DuplicateDatabase, pgerrcode.UniqueViolation:
+			return nil
+		}
+	}
+	return err
 }
 
 // createLoginRole creates a binding's role: it logs in with password, and is a member

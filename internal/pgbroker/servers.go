@@ -52,6 +52,15 @@ func (b *Broker) ensureServer(ctx context.Context, inst *instance) error {
 		if err := controllerutil.SetControllerReference(inst.secret, obj, b.client.Scheme()); err != nil {
 			return err
 		}
+		// Look before creating: a Service that fails to create as a duplicate has still
+		// had a cluster IP allocated (and released) on the way.
+		err := b.client.Get(ctx, client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object))
+		if err == nil {
+			continue
+		}
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("reading %s %s: %w", kindOf(obj), obj.GetName(), err)
+		}
 		if err := b.client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating %s %s: %w", kindOf(obj), obj.GetName(), err)
 		}

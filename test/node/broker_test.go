@@ -1,0 +1,246 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+	"github.com/jackc/pgx/v5"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubia-dev/kubia/internal/images"
+	"github.com/kubia-dev/kubia/internal/osb"
+	"github.com/kubia-dev/kubia/internal/pgbroker"
+	"github.com/kubia-dev/kubia/test/harness"
+)
+
+var brokerCreds = osb.Credentials{Username: "platform", Password: "node-test-password"}
+
+// brokerClient calls a kubia-broker like a platform.
+type brokerClient struct {
+	t   *testing.T
+	url string
+}
+
+func (c brokerClient) call(method, path string, body any) (int, map[string]any) {
+	c.t.Helper()
+	var reader io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		reader = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, c.url+path, reader)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.SetBasicAuth(brokerCreds.Username, brokerCreds.Password)
+	req.Header.Set(osb.HeaderAPIVersion, "2.17")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		c.t.Fatalf("%s %s: %d with a body that is not JSON: %v", method, path, resp.StatusCode, err)
+	}
+	return resp.StatusCode, out
+}
+
+func (c brokerClient) must(status int, method, path string, body any) map[string]any {
+	c.t.Helper()
+	got, out := c.call(method, path, body)
+	if got != status {
+		c.t.Fatalf("%s %s: %d %v, want %d", method, path, got, out, status)
+	}
+	return out
+}
+
+// waitOperation polls last_operation until it leaves "in progress" and returns the state.
+func (c brokerClient) waitOperation(path, operation string, timeout time.Duration) (string, string) {
+	c.t.Helper()
+	var state, description string
+	harness.Eventually(c.t, timeout, "operation "+operation+" finished", func(context.Context) error {
+		out := c.must(http.StatusOK, "GET", path+"/last_operation?operation="+operation, nil)
+		state, _ = out["state"].(string)
+		description, _ = out["description"].(string)
+		if state == osb.StateInProgress {
+			return fmt.Errorf("in progress: %s", description)
+		}
+		return nil
+	})
+	return state, description
+}
+
+// startBroker runs kubia-broker's handler and resync loop in this process, managing
+// servers in a namespace of the test.
+func startBroker(t *testing.T) (brokerClient, string) {
+	t.Helper()
+	ns := harness.Namespace(t)
+	b := pgbroker.New(harness.Get(t).Client, pgbroker.Options{Namespace: ns, Image: images.Ref("postgres"), ClusterDomain: "cluster.local"}, testr.New(t))
+	handler, err := b.Handler(brokerCreds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := httptest.NewServer(handler)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); b.Run(ctx, time.Second) }()
+	t.Cleanup(func() { cancel(); <-done; server.Close() })
+	return brokerClient{t: t, url: server.URL}, ns
+}
+
+// connect logs in to an instance with a binding's credentials, through the instance
+// Service's cluster IP (the test runs on the node's host, outside the cluster's DNS).
+func connect(ctx context.Context, t *testing.T, ns string, creds map[string]any) (*pgx.Conn, error) {
+	t.Helper()
+	host, _ := creds["host"].(string)
+	svc := &corev1.Service{}
+	name := host[:len(host)-len("."+ns+".svc.cluster.local")]
+	if err := harness.Get(t).Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, svc); err != nil {
+		t.Fatalf("the Service of host %s: %v", host, err)
+	}
+	// The URI with the host replaced before parsing: pgx would otherwise also try the
+	// DNS name, which only the cluster's DNS knows.
+	uri, err := url.Parse(creds["uri"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri.Host = net.JoinHostPort(svc.Spec.ClusterIP, uri.Port())
+	uri.RawQuery = "sslmode=disable&connect_timeout=5"
+	return pgx.Connect(ctx, uri.String())
+}
+
+// The whole life of a free instance on the node: provisioned with the book's
+// init-db-args, bound twice (different credentials, shared tables), unbound (the
+// credentials stop working, the data stays), deprovisioned (everything gone, 410 after).
+func TestBrokerProvisionsBindsAndDeprovisionsPostgres(t *testing.T) {
+	harness.RequireNode(t)
+	c, ns := startBroker(t)
+	const inst = "/v2/service_instances/book-db"
+	ids := "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.FreePlanID
+	began := time.Now()
+	op := c.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID,
+		"parameters": map[string]any{"init-db-args": "--data-checksums"},
+	})["operation"].(string)
+	if state, desc := c.waitOperation(inst, op, 3*time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("provisioning %s: %s", state, desc)
+	}
+	t.Logf("provisioned in %s", time.Since(began).Round(time.Millisecond))
+	c.must(http.StatusOK, "PUT", inst+"?accepts_incomplete=true", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID,
+		"parameters": map[string]any{"init-db-args": "--data-checksums"},
+	})
+	fetched := c.must(http.StatusOK, "GET", inst, nil)
+	if fetched["plan_id"] != pgbroker.FreePlanID {
+		t.Errorf("fetched instance %v", fetched)
+	}
+
+	bindBody := map[string]any{"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID, "app_guid": "app-a"}
+	first := c.must(http.StatusCreated, "PUT", inst+"/service_bindings/app-1", bindBody)["credentials"].(map[string]any)
+	for _, key := range []string{"host", "port", "database", "username", "password", "uri"} {
+		if _, ok := first[key]; !ok {
+			t.Errorf("credentials lack %s: %v", key, first)
+		}
+	}
+	conn, err := connect(t.Context(), t, ns, first)
+	if err != nil {
+		t.Fatalf("connecting with the first binding: %v", err)
+	}
+	var checksums string
+	if err := conn.QueryRow(t.Context(), "SHOW data_checksums").Scan(&checksums); err != nil || checksums != "on" {
+		t.Errorf("data_checksums %q (%v): init-db-args did not reach initdb", checksums, err)
+	}
+	if _, err := conn.Exec(t.Context(), "CREATE TABLE visits (at timestamptz); INSERT INTO visits VALUES (now())"); err != nil {
+		t.Fatalf("the first binding cannot create a table: %v", err)
+	}
+	_ = conn.Close(t.Context())
+
+	second := c.must(http.StatusCreated, "PUT", inst+"/service_bindings/app-2", bindBody)["credentials"].(map[string]any)
+	if second["username"] == first["username"] || second["password"] == first["password"] {
+		t.Errorf("two bindings share credentials: %v / %v", first["username"], second["username"])
+	}
+	repeated := c.must(http.StatusOK, "PUT", inst+"/service_bindings/app-1", bindBody)["credentials"].(map[string]any)
+	if repeated["password"] != first["password"] {
+		t.Error("a repeated bind changed the credentials")
+	}
+	if got := c.must(http.StatusOK, "GET", inst+"/service_bindings/app-1", nil)["credentials"].(map[string]any); got["password"] != first["password"] {
+		t.Error("the fetched binding has other credentials")
+	}
+	c.must(http.StatusConflict, "PUT", inst+"/service_bindings/app-1", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID, "app_guid": "app-b"})
+
+	// Unbinding the first: its sessions end, its credentials stop working, the table stays.
+	open, err := connect(t.Context(), t, ns, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.must(http.StatusOK, "DELETE", inst+"/service_bindings/app-1?"+ids, nil)
+	if err := open.Ping(t.Context()); err == nil {
+		t.Error("the unbound role's open session survived")
+	}
+	if conn, err := connect(t.Context(), t, ns, first); err == nil {
+		_ = conn.Close(t.Context())
+		t.Error("the unbound credentials still log in")
+	}
+	c.must(http.StatusGone, "DELETE", inst+"/service_bindings/app-1?"+ids, nil)
+	conn, err = connect(t.Context(), t, ns, second)
+	if err != nil {
+		t.Fatalf("connecting with the second binding: %v", err)
+	}
+	var rows int
+	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM visits").Scan(&rows); err != nil || rows != 1 {
+		t.Errorf("the second binding reads %d rows of the first's table (%v)", rows, err)
+	}
+	_ = conn.Close(t.Context())
+
+	// Deprovisioning removes everything; afterwards the instance is gone.
+	delOp := c.must(http.StatusAccepted, "DELETE", inst+"?accepts_incomplete=true&"+ids, nil)["operation"].(string)
+	if state, desc := c.waitOperation(inst, delOp, 3*time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("deprovisioning %s: %s", state, desc)
+	}
+	for _, list := range []client.ObjectList{&corev1.PodList{}, &corev1.SecretList{}, &corev1.ServiceList{}, &corev1.PersistentVolumeClaimList{}} {
+		if err := harness.Get(t).Client.List(t.Context(), list, client.InNamespace(ns), client.MatchingLabels{pgbroker.LabelManagedBy: "kubia-broker"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(itemsOf(list)); n > 0 {
+			t.Errorf("%T: %d left after deprovisioning", list, n)
+		}
+	}
+	c.must(http.StatusGone, "DELETE", inst+"?accepts_incomplete=true&"+ids, nil)
+	c.must(http.StatusNotFound, "GET", inst, nil)
+	c.must(http.StatusGone, "PUT", inst+"/service_bindings/app-3", bindBody)
+}
+
+func itemsOf(list client.ObjectList) []any {
+	switch l := list.(type) {
+	case *corev1.PodList:
+		return anySlice(l.Items)
+	case *corev1.SecretList:
+		return anySlice(l.Items)
+	case *corev1.ServiceList:
+		return anySlice(l.Items)
+	case *corev1.PersistentVolumeClaimList:
+		return anySlice(l.Items)
+	}
+	return nil
+}
+
+func anySlice[T any](items []T) []any {
+	out := make([]any, len(items))
+	for i := range items {
+		out[i] = items[i]
+	}
+	return out
+}
