@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"time"
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -210,7 +210,7 @@ func (b *Broker) leftovers(ctx context.Context, instanceID string) (string, erro
 			client.MatchingLabels{LabelInstance: hashID(instanceID)}, client.Limit(1)); err != nil {
 			return "", fmt.Errorf("listing what is left of instance %s: %w", instanceID, err)
 		}
-		if n := reflect.ValueOf(k.list).Elem().FieldByName("Items").Len(); n > 0 {
+		if meta.LenList(k.list) > 0 {
 			return k.name, nil
 		}
 	}

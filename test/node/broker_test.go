@@ -10,12 +10,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr/testr"
 	"github.com/jackc/pgx/v5"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubia-dev/kubia/internal/images"
@@ -214,7 +220,7 @@ func TestBrokerProvisionsBindsAndDeprovisionsPostgres(t *testing.T) {
 		if err := harness.Get(t).Client.List(t.Context(), list, client.InNamespace(ns), client.MatchingLabels{pgbroker.LabelManagedBy: "kubia-broker"}); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(itemsOf(list)); n > 0 {
+		if n := meta.LenList(list); n > 0 {
 			t.Errorf("%T: %d left after deprovisioning", list, n)
 		}
 	}
@@ -223,24 +229,121 @@ func TestBrokerProvisionsBindsAndDeprovisionsPostgres(t *testing.T) {
 	c.must(http.StatusGone, "PUT", inst+"/service_bindings/app-3", bindBody)
 }
 
-func itemsOf(list client.ObjectList) []any {
-	switch l := list.(type) {
-	case *corev1.PodList:
-		return anySlice(l.Items)
-	case *corev1.SecretList:
-		return anySlice(l.Items)
-	case *corev1.ServiceList:
-		return anySlice(l.Items)
-	case *corev1.PersistentVolumeClaimList:
-		return anySlice(l.Items)
-	}
-	return nil
+// brokerProcess runs the kubia-broker binary against the test cluster.
+type brokerProcess struct {
+	t      *testing.T
+	binary string
+	ns     string
+	addr   string
+	cmd    *exec.Cmd
 }
 
-func anySlice[T any](items []T) []any {
-	out := make([]any, len(items))
-	for i := range items {
-		out[i] = items[i]
+func buildBroker(t *testing.T, ns string) *brokerProcess {
+	t.Helper()
+	binary := filepath.Join(t.TempDir(), "kubia-broker")
+	if out, err := exec.Command("go", "build", "-o", binary, "github.com/kubia-dev/kubia/cmd/kubia-broker").CombinedOutput(); err != nil {
+		t.Fatalf("building kubia-broker: %v\n%s", err, out)
 	}
-	return out
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	p := &brokerProcess{t: t, binary: binary, ns: ns, addr: addr}
+	t.Cleanup(func() { p.kill() })
+	return p
+}
+
+// start runs the broker and waits until it answers.
+func (p *brokerProcess) start() brokerClient {
+	p.t.Helper()
+	p.cmd = exec.Command(p.binary, "--listen", p.addr, "--namespace", p.ns, "--postgres-image", images.Ref("postgres"), "--resync", "1s")
+	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+harness.Get(p.t).Cluster.KubeconfigPath(),
+		"KUBIA_BROKER_USERNAME="+brokerCreds.Username, "KUBIA_BROKER_PASSWORD="+brokerCreds.Password)
+	p.cmd.Stdout, p.cmd.Stderr = os.Stderr, os.Stderr
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	harness.Eventually(p.t, 30*time.Second, "kubia-broker answers", func(ctx context.Context) error {
+		resp, err := http.Get("http://" + p.addr + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+	return brokerClient{t: p.t, url: "http://" + p.addr}
+}
+
+// kill stops the broker with SIGKILL: no chance to finish anything.
+func (p *brokerProcess) kill() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+	p.cmd = nil
+}
+
+// A broker killed right after accepting a provisioning or a deprovisioning: the next
+// one finishes the operation on its own (without being polled), and nothing is left
+// twice or behind.
+func TestKilledBrokerResumesOperations(t *testing.T) {
+	harness.RequireNode(t)
+	ns := harness.Namespace(t)
+	p := buildBroker(t, ns)
+	c := p.start()
+	const inst = "/v2/service_instances/resumed"
+	ids := "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.FreePlanID
+	op := c.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})["operation"].(string)
+	p.kill()
+	c = p.start()
+	record := &corev1.Secret{}
+	harness.Eventually(t, 3*time.Minute, "the restarted broker finished provisioning unpolled", func(ctx context.Context) error {
+		var records corev1.SecretList
+		if err := harness.Get(t).Client.List(ctx, &records, client.InNamespace(ns), client.MatchingLabels{"osb.kubia.dev/record": "instance"}); err != nil {
+			return err
+		}
+		if len(records.Items) != 1 {
+			return fmt.Errorf("%d instance records", len(records.Items))
+		}
+		*record = records.Items[0]
+		if op := record.Annotations["osb.kubia.dev/operation"]; !strings.Contains(op, `"state":"succeeded"`) {
+			return fmt.Errorf("operation %s", op)
+		}
+		return nil
+	})
+	if state, desc := c.waitOperation(inst, op, time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("provisioning %s: %s", state, desc)
+	}
+	assertObjects(t, ns, 1)
+
+	delOp := c.must(http.StatusAccepted, "DELETE", inst+"?accepts_incomplete=true&"+ids, nil)["operation"].(string)
+	p.kill()
+	c = p.start()
+	if state, desc := c.waitOperation(inst, delOp, 3*time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("deprovisioning %s: %s", state, desc)
+	}
+	assertObjects(t, ns, 0)
+}
+
+// assertObjects checks that the broker's namespace holds want of each kind of an
+// instance's objects: record, StatefulSet, Service, server pod.
+func assertObjects(t *testing.T, ns string, want int) {
+	t.Helper()
+	lists := map[string]client.ObjectList{
+		"instance records": &corev1.SecretList{}, "StatefulSets": &appsv1.StatefulSetList{},
+		"Services": &corev1.ServiceList{}, "pods": &corev1.PodList{},
+	}
+	for what, list := range lists {
+		if err := harness.Get(t).Client.List(t.Context(), list, client.InNamespace(ns), client.MatchingLabels{pgbroker.LabelManagedBy: "kubia-broker"}); err != nil {
+			t.Fatal(err)
+		}
+		n := meta.LenList(list)
+		if n != want {
+			t.Errorf("%d %s, want %d", n, what, want)
+		}
+	}
 }
