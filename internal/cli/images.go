@@ -49,8 +49,9 @@ they are loaded into the running node's containerd.`,
 }
 
 // buildImages builds (or finds cached) the node's own images and those Kubia's features
-// run (nginx, kubia-sync, kubia-controller-manager for the chart, PostgreSQL), returning
+// run (nginx, kubia-sync, kubia-controller-manager and kubia-broker for the chart,
+// PostgreSQL), returning
 // their archives.
 func buildImages(binDir string) ([]string, error) {
-	return images.NodeArchives(binDir, images.Nginx, images.Sync, images.ControllerManager, images.PostgreSQL)
+	return images.NodeArchives(binDir, images.Nginx, images.Sync, images.ControllerManager, images.Broker, images.PostgreSQL)
 }

@@ -60,6 +60,12 @@ func ControllerManager(string) (Image, error) {
 	return sourceCommand("kubia-controller-manager")
 }
 
+// Broker is kubia-broker, the Open Service Broker the Helm chart runs. Its signature is a
+// Builder's.
+func Broker(string) (Image, error) {
+	return sourceCommand("kubia-broker")
+}
+
 // sourceCommand is the image of ./cmd/<name> of the module the current directory is in.
 func sourceCommand(name string) (Image, error) {
 	root, err := sourcetree.Root()

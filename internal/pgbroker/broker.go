@@ -259,7 +259,8 @@ func (b *Broker) advanceProvision(ctx context.Context, inst *instance) error {
 	}
 	err = b.prepareDatabase(ctx, inst)
 	if errors.Is(err, errServerNotReady) {
-		inst.op.Description = "Waiting for the PostgreSQL server to accept connections"
+		// The error names the address and user, never the password.
+		inst.op.Description = "Waiting for the PostgreSQL server to accept connections: " + err.Error()
 		return nil
 	}
 	if err != nil {

@@ -25,13 +25,14 @@ func (b *Broker) connect(ctx context.Context, inst *instance, db string) (*pgx.C
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := pgx.ParseConfig("")
+	// Everything in the connection string (none of it secret), so pgx plans no
+	// attempts at other hosts or with TLS, which the servers do not offer.
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d dbname=%s user=%s sslmode=disable connect_timeout=%d",
+		host, postgresPort, db, superuser, int(connectTimeout/time.Second)))
 	if err != nil {
 		return nil, err
 	}
-	cfg.Host, cfg.Port, cfg.Database = host, postgresPort, db
-	cfg.User, cfg.Password = superuser, string(inst.secret.Data["password"])
-	cfg.ConnectTimeout = connectTimeout
+	cfg.Password = string(inst.secret.Data["password"])
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		// pgx's errors name the host and user, never the password.

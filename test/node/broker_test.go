@@ -34,8 +34,9 @@ var brokerCreds = osb.Credentials{Username: "platform", Password: "node-test-pas
 
 // brokerClient calls a kubia-broker like a platform.
 type brokerClient struct {
-	t   *testing.T
-	url string
+	t     *testing.T
+	url   string
+	creds osb.Credentials
 }
 
 func (c brokerClient) call(method, path string, body any) (int, map[string]any) {
@@ -49,7 +50,7 @@ func (c brokerClient) call(method, path string, body any) (int, map[string]any) 
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	req.SetBasicAuth(brokerCreds.Username, brokerCreds.Password)
+	req.SetBasicAuth(c.creds.Username, c.creds.Password)
 	req.Header.Set(osb.HeaderAPIVersion, "2.17")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -103,7 +104,7 @@ func startBroker(t *testing.T) (brokerClient, string) {
 	done := make(chan struct{})
 	go func() { defer close(done); b.Run(ctx, time.Second) }()
 	t.Cleanup(func() { cancel(); <-done; server.Close() })
-	return brokerClient{t: t, url: server.URL}, ns
+	return brokerClient{t: t, url: server.URL, creds: brokerCreds}, ns
 }
 
 // connect logs in to an instance with a binding's credentials, through the instance
@@ -273,7 +274,7 @@ func (p *brokerProcess) start() brokerClient {
 		resp.Body.Close()
 		return nil
 	})
-	return brokerClient{t: p.t, url: "http://" + p.addr}
+	return brokerClient{t: p.t, url: "http://" + p.addr, creds: brokerCreds}
 }
 
 // kill stops the broker with SIGKILL: no chance to finish anything.

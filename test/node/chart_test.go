@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +23,8 @@ import (
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	"github.com/kubia-dev/kubia/internal/localcluster"
+	"github.com/kubia-dev/kubia/internal/osb"
+	"github.com/kubia-dev/kubia/internal/pgbroker"
 	"github.com/kubia-dev/kubia/internal/sourcetree"
 	"github.com/kubia-dev/kubia/test/harness"
 )
@@ -67,6 +71,7 @@ func TestChartInstallsControllersWithLeaderElection(t *testing.T) {
 		}
 		return nil
 	})
+	assertChartBrokerProvisions(t)
 	leader := waitForLeader(t, "")
 
 	ns := harness.Namespace(t)
@@ -92,6 +97,55 @@ func TestChartInstallsControllersWithLeaderElection(t *testing.T) {
 		t.Fatalf("the deleted pod %s still leads", successor.pod)
 	}
 	assertReconciledBy(t, ns, createWebsite(t, ns, "third"), third.pod)
+}
+
+// assertChartBrokerProvisions checks the chart's kubia-broker: its Service answers with
+// the generated credentials only, and its least-privilege RBAC is enough to provision
+// and deprovision a database in the instances' namespace.
+func assertChartBrokerProvisions(t *testing.T) {
+	t.Helper()
+	c := harness.Get(t).Client
+	auth := &corev1.Secret{}
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: chartNamespace, Name: "kubia-broker-auth"}, auth); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{}
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: chartNamespace, Name: "kubia-broker"}, svc); err != nil {
+		t.Fatal(err)
+	}
+	broker := brokerClient{t: t, url: "http://" + net.JoinHostPort(svc.Spec.ClusterIP, "80"),
+		creds: osb.Credentials{Username: string(auth.Data["username"]), Password: string(auth.Data["password"])}}
+	if len(auth.Data["password"]) < 24 {
+		t.Errorf("generated password of %d characters", len(auth.Data["password"]))
+	}
+	// Ready pods; kube-proxy may still be writing the Service's rules.
+	harness.Eventually(t, timeout, "the broker's Service answers", func(ctx context.Context) error {
+		resp, err := http.Get(broker.url + "/healthz")
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	})
+	catalog := broker.must(http.StatusOK, "GET", "/v2/catalog", nil)
+	if !strings.Contains(fmt.Sprint(catalog), pgbroker.ServiceName) {
+		t.Errorf("catalog %v", catalog)
+	}
+	anonymous := broker
+	anonymous.creds = osb.Credentials{}
+	anonymous.must(http.StatusUnauthorized, "GET", "/v2/catalog", nil)
+
+	const inst = "/v2/service_instances/chart-db"
+	op := broker.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})["operation"].(string)
+	if state, desc := broker.waitOperation(inst, op, 3*time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("provisioning through the chart's broker %s: %s", state, desc)
+	}
+	broker.must(http.StatusCreated, "PUT", inst+"/service_bindings/b", map[string]any{"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})
+	broker.must(http.StatusOK, "DELETE", inst+"/service_bindings/b?service_id="+pgbroker.ServiceID+"&plan_id="+pgbroker.FreePlanID, nil)
+	op = broker.must(http.StatusAccepted, "DELETE", inst+"?accepts_incomplete=true&service_id="+pgbroker.ServiceID+"&plan_id="+pgbroker.FreePlanID, nil)["operation"].(string)
+	if state, desc := broker.waitOperation(inst, op, 3*time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("deprovisioning through the chart's broker %s: %s", state, desc)
+	}
 }
 
 // leaderIdentity is a Lease holder: the pod and the instance (the pod's process) in it.

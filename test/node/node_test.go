@@ -25,7 +25,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	harness.Main(m, harness.WithNode(images.Nginx, images.Sync, images.ControllerManager, images.PostgreSQL), harness.WithCRDs())
+	harness.Main(m, harness.WithNode(images.Nginx, images.Sync, images.ControllerManager, images.Broker, images.PostgreSQL), harness.WithCRDs())
 }
 
 const timeout = 2 * time.Minute
