@@ -81,6 +81,8 @@ type Cluster struct {
 	failed     chan error
 	stopOnce   sync.Once
 	stopErr    error
+	// stopVolumes stops the node's volume provisioner; nil without one.
+	stopVolumes func()
 }
 
 // Component names one running process of the cluster.
@@ -321,6 +323,9 @@ func (c *Cluster) Failed() <-chan error { return c.failed }
 func (c *Cluster) Stop() error {
 	c.stopOnce.Do(func() {
 		c.stopping.Store(true)
+		if c.stopVolumes != nil {
+			c.stopVolumes()
+		}
 		var errs []error
 		controlPlane := c.procs
 		if c.node != nil {

@@ -144,7 +144,10 @@ func (c *Cluster) startNode(ctx context.Context, bins map[string]string, creds c
 	if err := proxy.waitReady(ctx, httpCheck(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/healthz", kubeProxyHealthzPort))); err != nil {
 		return err
 	}
-	return deployClusterDNS(ctx, c.restConfig, clientset, kubelet)
+	if err := deployClusterDNS(ctx, c.restConfig, clientset, kubelet); err != nil {
+		return err
+	}
+	return c.startVolumeProvisioner(ctx, clientset)
 }
 
 // containerdAnswers checks that containerd serves its API on the node's socket.

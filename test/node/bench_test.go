@@ -3,7 +3,11 @@ package node
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"os"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubia-dev/kubia/internal/images"
+	"github.com/kubia-dev/kubia/internal/osb"
+	"github.com/kubia-dev/kubia/internal/pgbroker"
 	"github.com/kubia-dev/kubia/test/harness"
 )
 
@@ -89,4 +95,86 @@ func allRunning(ctx context.Context, c client.Client, ns, app string, want int) 
 		return fmt.Errorf("%d of %d pods running", running, want)
 	}
 	return nil
+}
+
+// BenchmarkBroker measures kubia-broker on the local node: for one instance at a time,
+// the time from PUT (provision, free plan) until last_operation says succeeded, then
+// until a bind returns credentials (KUBIA_BENCH_BROKER_RUNS runs, default 10, reported
+// as p50 and p95); and the time until 20 instances provisioned at once have all
+// succeeded. last_operation is polled every 100 ms. Run with `make bench`.
+func BenchmarkBroker(b *testing.B) {
+	harness.RequireNode(b)
+	b.Run("one-instance", func(b *testing.B) {
+		c, _ := startBroker(b)
+		runs := envRuns("KUBIA_BENCH_BROKER_RUNS", 10)
+		for b.Loop() {
+			var provisions, totals []time.Duration
+			for i := range runs {
+				id := fmt.Sprintf("bench-%d", i)
+				began := time.Now()
+				provisionAndWait(b, c, id)
+				provisioned := time.Since(began)
+				c.must(http.StatusCreated, "PUT", "/v2/service_instances/"+id+"/service_bindings/b", map[string]any{
+					"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})
+				provisions, totals = append(provisions, provisioned), append(totals, time.Since(began))
+				deprovisionAndWait(b, c, id)
+			}
+			b.ReportMetric(percentile(provisions, 50).Seconds(), "s-p50-provision")
+			b.ReportMetric(percentile(totals, 50).Seconds(), "s-p50-provision+bind")
+			b.ReportMetric(percentile(totals, 95).Seconds(), "s-p95-provision+bind")
+		}
+	})
+	b.Run("20-concurrent", func(b *testing.B) {
+		c, _ := startBroker(b)
+		for n := 0; b.Loop(); n++ {
+			var wg sync.WaitGroup
+			durations := make([]time.Duration, 20)
+			began := time.Now()
+			for i := range durations {
+				wg.Go(func() {
+					provisionAndWait(b, c, fmt.Sprintf("concurrent-%d-%d", n, i))
+					durations[i] = time.Since(began)
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(time.Since(began).Seconds(), "s-all-20-provisioned")
+			b.ReportMetric(percentile(durations, 50).Seconds(), "s-p50-provision")
+			b.StopTimer()
+			for i := range durations {
+				deprovisionAndWait(b, c, fmt.Sprintf("concurrent-%d-%d", n, i))
+			}
+			b.StartTimer()
+		}
+	})
+}
+
+func provisionAndWait(b *testing.B, c brokerClient, id string) {
+	op := c.must(http.StatusAccepted, "PUT", "/v2/service_instances/"+id+"?accepts_incomplete=true", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})["operation"].(string)
+	if state, desc := c.waitOperation("/v2/service_instances/"+id, op, 5*time.Minute); state != osb.StateSucceeded {
+		b.Errorf("provisioning %s %s: %s", id, state, desc)
+	}
+}
+
+func deprovisionAndWait(b *testing.B, c brokerClient, id string) {
+	op := c.must(http.StatusAccepted, "DELETE", "/v2/service_instances/"+id+"?accepts_incomplete=true&service_id="+
+		pgbroker.ServiceID+"&plan_id="+pgbroker.FreePlanID, nil)["operation"].(string)
+	if state, desc := c.waitOperation("/v2/service_instances/"+id, op, 5*time.Minute); state != osb.StateSucceeded {
+		b.Fatalf("deprovisioning %s %s: %s", id, state, desc)
+	}
+}
+
+// percentile is the p-th percentile (nearest rank) of durations.
+func percentile(durations []time.Duration, p int) time.Duration {
+	sorted := slices.Clone(durations)
+	slices.Sort(sorted)
+	rank := (p*len(sorted) + 99) / 100
+	return sorted[max(rank, 1)-1]
+}
+
+func envRuns(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
 }

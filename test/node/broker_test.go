@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubia-dev/kubia/internal/images"
+	"github.com/kubia-dev/kubia/internal/localcluster"
 	"github.com/kubia-dev/kubia/internal/osb"
 	"github.com/kubia-dev/kubia/internal/pgbroker"
 	"github.com/kubia-dev/kubia/test/harness"
@@ -34,7 +35,7 @@ var brokerCreds = osb.Credentials{Username: "platform", Password: "node-test-pas
 
 // brokerClient calls a kubia-broker like a platform.
 type brokerClient struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	creds osb.Credentials
 }
@@ -91,10 +92,10 @@ func (c brokerClient) waitOperation(path, operation string, timeout time.Duratio
 
 // startBroker runs kubia-broker's handler and resync loop in this process, managing
 // servers in a namespace of the test.
-func startBroker(t *testing.T) (brokerClient, string) {
+func startBroker(t testing.TB) (brokerClient, string) {
 	t.Helper()
 	ns := harness.Namespace(t)
-	b := pgbroker.New(harness.Get(t).Client, pgbroker.Options{Namespace: ns, Image: images.Ref("postgres"), ClusterDomain: "cluster.local"}, testr.New(t))
+	b := pgbroker.New(harness.Get(t).Client, pgbroker.Options{Namespace: ns, Image: images.Ref("postgres"), ClusterDomain: "cluster.local"}, testr.NewWithInterface(t, testr.Options{}))
 	handler, err := b.Handler(brokerCreds)
 	if err != nil {
 		t.Fatal(err)
@@ -347,4 +348,78 @@ func assertObjects(t *testing.T, ns string, want int) {
 			t.Errorf("%d %s, want %d", n, what, want)
 		}
 	}
+}
+
+// A premium instance keeps its data on a volume of the node's StorageClass: the server's
+// pod replaced, the table is still there; deprovisioned, the volume and its directory go.
+func TestBrokerPremiumPlanKeepsDataOnVolume(t *testing.T) {
+	harness.RequireNode(t)
+	c, ns := startBroker(t)
+	const inst = "/v2/service_instances/premium-db"
+	ids := "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.PremiumPlanID
+	op := c.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID})["operation"].(string)
+	if state, desc := c.waitOperation(inst, op, 3*time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("provisioning %s: %s", state, desc)
+	}
+	creds := c.must(http.StatusCreated, "PUT", inst+"/service_bindings/app", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID})["credentials"].(map[string]any)
+	conn, err := connect(t.Context(), t, ns, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close(t.Context())
+
+	c2 := harness.Get(t).Client
+	var claims corev1.PersistentVolumeClaimList
+	if err := c2.List(t.Context(), &claims, client.InNamespace(ns)); err != nil || len(claims.Items) != 1 {
+		t.Fatalf("%d claims (%v)", len(claims.Items), err)
+	}
+	pvName := claims.Items[0].Spec.VolumeName
+	pv := &corev1.PersistentVolume{}
+	if err := c2.Get(t.Context(), client.ObjectKey{Name: pvName}, pv); err != nil {
+		t.Fatal(err)
+	}
+	if pv.Spec.StorageClassName != localcluster.StorageClassName || pv.Spec.HostPath == nil {
+		t.Fatalf("volume %s: class %q, source %+v", pvName, pv.Spec.StorageClassName, pv.Spec.PersistentVolumeSource)
+	}
+
+	var pods corev1.PodList
+	if err := c2.List(t.Context(), &pods, client.InNamespace(ns), client.MatchingLabels{pgbroker.LabelManagedBy: "kubia-broker"}); err != nil || len(pods.Items) != 1 {
+		t.Fatalf("%d server pods (%v)", len(pods.Items), err)
+	}
+	if err := c2.Delete(t.Context(), &pods.Items[0]); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, 3*time.Minute, "the replaced server serves the kept table", func(ctx context.Context) error {
+		conn, err := connect(ctx, t, ns, creds)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		var x int
+		if err := conn.QueryRow(ctx, "SELECT x FROM kept").Scan(&x); err != nil || x != 42 {
+			return fmt.Errorf("x=%d: %v", x, err)
+		}
+		return nil
+	})
+
+	c.must(http.StatusOK, "DELETE", inst+"/service_bindings/app?"+ids, nil)
+	delOp := c.must(http.StatusAccepted, "DELETE", inst+"?accepts_incomplete=true&"+ids, nil)["operation"].(string)
+	if state, desc := c.waitOperation(inst, delOp, 3*time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("deprovisioning %s: %s", state, desc)
+	}
+	harness.Eventually(t, time.Minute, "the volume and its directory are gone", func(ctx context.Context) error {
+		err := c2.Get(ctx, client.ObjectKey{Name: pvName}, &corev1.PersistentVolume{})
+		if err == nil {
+			return fmt.Errorf("volume %s exists", pvName)
+		}
+		if _, statErr := os.Stat(pv.Spec.HostPath.Path); !os.IsNotExist(statErr) {
+			return fmt.Errorf("directory %s: %v", pv.Spec.HostPath.Path, statErr)
+		}
+		return client.IgnoreNotFound(err)
+	})
 }
