@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -201,6 +202,7 @@ func (b *Broker) leftovers(ctx context.Context, instanceID string) (string, erro
 	}{
 		{"its server", &appsv1.StatefulSetList{}},
 		{"its server's pods", &corev1.PodList{}},
+		{"the Job moving its data", &batchv1.JobList{}},
 		{"its data volume", &corev1.PersistentVolumeClaimList{}},
 		{"its Service", &corev1.ServiceList{}},
 		{"its bindings", &corev1.SecretList{}},
@@ -223,6 +225,10 @@ func (b *Broker) advance(ctx context.Context, inst *instance) error {
 	switch inst.op.Kind {
 	case opProvision:
 		if err := b.advanceProvision(ctx, inst); err != nil {
+			return err
+		}
+	case opUpdate:
+		if err := b.advanceUpdate(ctx, inst); err != nil {
 			return err
 		}
 	case opDeprovision:
@@ -317,28 +323,6 @@ func (b *Broker) deleteRecord(ctx context.Context, inst *instance) error {
 		return fmt.Errorf("deleting instance %s: %w", inst.id, err)
 	}
 	return nil
-}
-
-// Update changes an instance's plan by moving its data to a server of the new plan.
-func (b *Broker) Update(ctx context.Context, req *osb.Request, body *osb.UpdateRequest) (osb.Response, error) {
-	if !req.AcceptsIncomplete {
-		return osb.Response{}, asyncRequired("changing a PostgreSQL server's plan")
-	}
-	inst, err := b.getInstance(ctx, req.InstanceID)
-	if err != nil {
-		return osb.Response{}, err
-	}
-	if inst == nil || inst.op.Kind == opDeprovision {
-		return osb.Response{}, osb.Errorf(http.StatusGone, "", "instance %s does not exist", req.InstanceID)
-	}
-	if inst.op.State == osb.StateInProgress {
-		return osb.Response{}, busy(inst)
-	}
-	if body.PlanID == "" || body.PlanID == inst.planID {
-		return osb.Response{Status: http.StatusOK, Body: osb.OperationResponse{}}, nil
-	}
-	return osb.Response{}, osb.Errorf(http.StatusUnprocessableEntity, "",
-		"moving instance %s from plan %s to plan %s is not supported by this broker version", inst.id, plans[inst.planID].name, plans[body.PlanID].name)
 }
 
 // GetInstance returns a provisioned instance's service, plan and parameters.

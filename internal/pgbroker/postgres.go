@@ -25,6 +25,11 @@ func (b *Broker) connect(ctx context.Context, inst *instance, db string) (*pgx.C
 	if err != nil {
 		return nil, err
 	}
+	return b.connectTo(ctx, inst, host, db)
+}
+
+// connectTo opens a superuser session on the instance's server at host.
+func (b *Broker) connectTo(ctx context.Context, inst *instance, host, db string) (*pgx.Conn, error) {
 	// Everything in the connection string (none of it secret), so pgx plans no
 	// attempts at other hosts or with TLS, which the servers do not offer.
 	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d dbname=%s user=%s sslmode=disable connect_timeout=%d",

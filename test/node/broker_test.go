@@ -423,3 +423,79 @@ func TestBrokerPremiumPlanKeepsDataOnVolume(t *testing.T) {
 		return client.IgnoreNotFound(err)
 	})
 }
+
+// Moving a free instance to the premium plan copies its data (and its bindings' roles)
+// to a premium server on a volume; the binding's credentials keep working.
+func TestBrokerMovesInstanceToPremium(t *testing.T) {
+	harness.RequireNode(t)
+	c, ns := startBroker(t)
+	const inst = "/v2/service_instances/growing-db"
+	op := c.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID,
+		"parameters": map[string]any{"init-db-args": "--data-checksums"}})["operation"].(string)
+	if state, desc := c.waitOperation(inst, op, 3*time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("provisioning %s: %s", state, desc)
+	}
+	creds := c.must(http.StatusCreated, "PUT", inst+"/service_bindings/app", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})["credentials"].(map[string]any)
+	conn, err := connect(t.Context(), t, ns, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), "CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 1000)"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close(t.Context())
+
+	c.must(http.StatusUnprocessableEntity, "PATCH", inst, map[string]any{"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID})
+	c.must(http.StatusBadRequest, "PATCH", inst+"?accepts_incomplete=true", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID, "parameters": map[string]any{"init-db-args": "--no-locale"}})
+	began := time.Now()
+	op = c.must(http.StatusAccepted, "PATCH", inst+"?accepts_incomplete=true", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID,
+		"previous_values": map[string]any{"plan_id": pgbroker.FreePlanID}})["operation"].(string)
+	c.must(http.StatusUnprocessableEntity, "PUT", inst+"/service_bindings/other", map[string]any{
+		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID})
+	if state, desc := c.waitOperation(inst, op, 5*time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("changing plan %s: %s", state, desc)
+	}
+	t.Logf("moved to premium in %s", time.Since(began).Round(time.Millisecond))
+	if got := c.must(http.StatusOK, "GET", inst, nil)["plan_id"]; got != pgbroker.PremiumPlanID {
+		t.Errorf("plan %v after the update", got)
+	}
+	c.must(http.StatusOK, "PATCH", inst+"?accepts_incomplete=true", map[string]any{"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID})
+
+	conn, err = connect(t.Context(), t, ns, creds)
+	if err != nil {
+		t.Fatalf("the binding's credentials after the move: %v", err)
+	}
+	var rows int
+	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&rows); err != nil || rows != 1000 {
+		t.Errorf("%d rows after the move (%v)", rows, err)
+	}
+	if _, err := conn.Exec(t.Context(), "INSERT INTO orders VALUES (1001)"); err != nil {
+		t.Errorf("the moved database is not writable: %v", err)
+	}
+	var checksums string
+	if err := conn.QueryRow(t.Context(), "SHOW data_checksums").Scan(&checksums); err != nil || checksums != "on" {
+		t.Errorf("data_checksums %q on the new server (%v)", checksums, err)
+	}
+	_ = conn.Close(t.Context())
+	harness.Eventually(t, time.Minute, "only the premium server is left", func(ctx context.Context) error {
+		var sets appsv1.StatefulSetList
+		if err := harness.Get(t).Client.List(ctx, &sets, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		if len(sets.Items) != 1 || !strings.HasSuffix(sets.Items[0].Name, "-premium") {
+			return fmt.Errorf("%d StatefulSets", len(sets.Items))
+		}
+		return nil
+	})
+	ids := "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.PremiumPlanID
+	c.must(http.StatusOK, "DELETE", inst+"/service_bindings/app?"+ids, nil)
+	delOp := c.must(http.StatusAccepted, "DELETE", inst+"?accepts_incomplete=true&"+ids, nil)["operation"].(string)
+	if state, desc := c.waitOperation(inst, delOp, 3*time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("deprovisioning %s: %s", state, desc)
+	}
+	assertObjects(t, ns, 0)
+}
