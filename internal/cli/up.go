@@ -95,6 +95,14 @@ func runUp(ctx context.Context, opts upOptions, out io.Writer) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("starting Kubia's controllers: %w", err), cluster.Stop())
 	}
+	if cfg.Node != nil {
+		brokerLines, err := installBroker(ctx, cluster, dataDir)
+		if err != nil {
+			stopControllers()
+			return errors.Join(err, cluster.Stop())
+		}
+		fmt.Fprint(out, brokerLines)
+	}
 	fmt.Fprintf(out, "%s (%s): export KUBECONFIG=%s; kubectl get ns\n",
 		ReadyMessage, time.Since(began).Round(100*time.Millisecond), cluster.KubeconfigPath())
 

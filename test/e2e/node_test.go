@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"io"
+	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,6 +28,7 @@ func TestUpWithNode(t *testing.T) {
 
 	up := startUp(t, args...)
 	up.waitReady(t, readyTimeout+nodeLockWait)
+	assertBrokerAnswers(t, kubeconfig, up.Output())
 	kubectl(t, kubeconfig, "run", "web", "--image=localhost/kubia/nginx:local", "--image-pull-policy=Never")
 	kubectl(t, kubeconfig, "wait", "--for=condition=Ready", "pod/web", "--timeout=2m")
 
@@ -80,4 +84,34 @@ func requireNodeHost(t testing.TB) string {
 		t.Skipf("needs a node, which cannot run here: %s", reason)
 	}
 	return binDir
+}
+
+// assertBrokerAnswers checks that kubia up printed where kubia-broker answers from this
+// machine and that it serves its catalog there with the generated credentials.
+func assertBrokerAnswers(t *testing.T, kubeconfig, output string) {
+	t.Helper()
+	m := regexp.MustCompile(`kubia-broker \(Open Service Broker\): http://kubia-broker\.kubia-system\.svc in the cluster, (http://\S+) from this machine`).FindStringSubmatch(output)
+	if m == nil {
+		t.Fatalf("kubia up did not say where kubia-broker answers:\n%s", output)
+	}
+	creds := strings.Fields(kubectl(t, kubeconfig, "-n", "kubia-system", "get", "secret", "kubia-broker-auth",
+		"-o", "go-template={{.data.username|base64decode}} {{.data.password|base64decode}}"))
+	if len(creds) != 2 {
+		t.Fatalf("credentials %q", creds)
+	}
+	req, err := http.NewRequest(http.MethodGet, m[1]+"/v2/catalog", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(creds[0], creds[1])
+	req.Header.Set("X-Broker-API-Version", "2.17")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "postgres-database") {
+		t.Fatalf("GET %s/v2/catalog: %s %s", m[1], resp.Status, body)
+	}
 }

@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubia-dev/kubia/charts"
+	"github.com/kubia-dev/kubia/internal/localcluster"
+)
+
+// The chart's release on the node.
+const (
+	releaseName      = "kubia"
+	releaseNamespace = "kubia-system"
+)
+
+// installBroker installs Kubia's Helm chart on the node with kubia-broker only (this
+// process runs the controllers), and returns the lines telling where the broker answers.
+func installBroker(ctx context.Context, cluster *localcluster.Cluster, dataDir string) (string, error) {
+	binDir, err := localcluster.DefaultBinDir()
+	if err != nil {
+		return "", err
+	}
+	chartDir, err := writeChart(filepath.Join(dataDir, "chart"))
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "helm"), "upgrade", "--install", releaseName, chartDir,
+		"--namespace", releaseNamespace, "--create-namespace", "--kubeconfig", cluster.KubeconfigPath(),
+		"--set", "controllerManager.enabled=false", "--wait", "--timeout", "3m")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("installing the chart (kubia-broker) with helm: %w\n%s", err, out)
+	}
+	c, err := client.New(cluster.RESTConfig(), client.Options{})
+	if err != nil {
+		return "", err
+	}
+	svc := &corev1.Service{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "kubia-broker"}, svc); err != nil {
+		return "", fmt.Errorf("reading kubia-broker's Service: %w", err)
+	}
+	return fmt.Sprintf("kubia-broker (Open Service Broker): http://kubia-broker.%s.svc in the cluster, http://%s from this machine;\n"+
+		"  user and password: kubectl -n %s get secret kubia-broker-auth -o go-template='{{.data.username|base64decode}} {{.data.password|base64decode}}'\n",
+		releaseNamespace, net.JoinHostPort(svc.Spec.ClusterIP, "80"), releaseNamespace), nil
+}
+
+// writeChart writes the embedded chart into dir, replacing what an earlier run left.
+func writeChart(dir string) (string, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	err := fs.WalkDir(charts.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dir, filepath.FromSlash(path))
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := charts.FS.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		return "", fmt.Errorf("writing the chart to %s: %w", dir, err)
+	}
+	return filepath.Join(dir, "kubia"), nil
+}
