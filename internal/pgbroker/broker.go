@@ -144,6 +144,11 @@ func sameParameters(a, b map[string]any) bool {
 // LastOperation reports the instance's operation, first advancing it as far as the
 // cluster allows.
 func (b *Broker) LastOperation(ctx context.Context, req *osb.Request, q osb.OperationQuery) (osb.Response, error) {
+	if q.Operation == "" {
+		// Every asynchronous answer of this broker names its operation, which the
+		// specification says platforms must send back.
+		return osb.Response{}, osb.Errorf(http.StatusBadRequest, "", "the query parameter operation is required")
+	}
 	inst, err := b.getInstance(ctx, req.InstanceID)
 	if err != nil {
 		return osb.Response{}, err
@@ -151,7 +156,7 @@ func (b *Broker) LastOperation(ctx context.Context, req *osb.Request, q osb.Oper
 	if inst == nil {
 		return b.lastOperationOfGone(ctx, req.InstanceID, q.Operation)
 	}
-	if q.Operation != "" && q.Operation != inst.op.ID {
+	if q.Operation != inst.op.ID {
 		if q.Operation == inst.op.Interrupted {
 			return lastOperationResponse(operation{State: osb.StateFailed, Description: "Interrupted: the instance is being deprovisioned"}), nil
 		}
@@ -181,7 +186,7 @@ func (b *Broker) lastOperationOfGone(ctx context.Context, instanceID, operationI
 	if err != nil {
 		return osb.Response{}, err
 	}
-	if tomb == nil || (operationID != "" && operationID != tomb.operationID) {
+	if tomb == nil || operationID != tomb.operationID {
 		return osb.Response{}, osb.Errorf(http.StatusGone, "", "instance %s does not exist", instanceID)
 	}
 	left, err := b.leftovers(ctx, instanceID)

@@ -499,3 +499,34 @@ func TestBrokerMovesInstanceToPremium(t *testing.T) {
 	}
 	assertObjects(t, ns, 0)
 }
+
+// A server that cannot start fails the provisioning with the reason; the instance can
+// be neither bound nor repeated, only deprovisioned.
+func TestBrokerReportsFailedProvisioning(t *testing.T) {
+	harness.RequireNode(t)
+	ns := harness.Namespace(t)
+	b := pgbroker.New(harness.Get(t).Client, pgbroker.Options{Namespace: ns, Image: "localhost/kubia/no-such-image:local",
+		ClusterDomain: "cluster.local"}, testr.New(t))
+	handler, err := b.Handler(brokerCreds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := httptest.NewServer(handler)
+	t.Cleanup(server.Close)
+	c := brokerClient{t: t, url: server.URL, creds: brokerCreds}
+	const inst = "/v2/service_instances/broken-db"
+	body := map[string]any{"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID}
+	op := c.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", body)["operation"].(string)
+	state, desc := c.waitOperation(inst, op, 3*time.Minute)
+	if state != osb.StateFailed || !strings.Contains(desc, "cannot start") {
+		t.Fatalf("provisioning %s: %q, want failed because the server cannot start", state, desc)
+	}
+	c.must(http.StatusNotFound, "GET", inst, nil)
+	c.must(http.StatusConflict, "PUT", inst+"?accepts_incomplete=true", body)
+	c.must(http.StatusUnprocessableEntity, "PUT", inst+"/service_bindings/b", body)
+	delOp := c.must(http.StatusAccepted, "DELETE", inst+"?accepts_incomplete=true&service_id="+pgbroker.ServiceID+"&plan_id="+pgbroker.FreePlanID, nil)["operation"].(string)
+	if state, desc := c.waitOperation(inst, delOp, 3*time.Minute); state != osb.StateSucceeded {
+		t.Fatalf("deprovisioning %s: %s", state, desc)
+	}
+	assertObjects(t, ns, 0)
+}
