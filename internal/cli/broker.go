@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubia-dev/kubia/charts"
@@ -47,9 +50,30 @@ func installBroker(ctx context.Context, cluster *localcluster.Cluster, dataDir s
 	if err := c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "kubia-broker"}, svc); err != nil {
 		return "", fmt.Errorf("reading kubia-broker's Service: %w", err)
 	}
-	return fmt.Sprintf("kubia-broker (Open Service Broker): http://kubia-broker.%s.svc in the cluster, http://%s from this machine;\n"+
+	hostURL := "http://" + net.JoinHostPort(svc.Spec.ClusterIP, "80")
+	if err := waitAnswers(ctx, hostURL+"/healthz"); err != nil {
+		return "", fmt.Errorf("kubia-broker is installed but does not answer at %s: %w", hostURL, err)
+	}
+	return fmt.Sprintf("kubia-broker (Open Service Broker): http://kubia-broker.%s.svc in the cluster, %s from this machine;\n"+
 		"  user and password: kubectl -n %s get secret kubia-broker-auth -o go-template='{{.data.username|base64decode}} {{.data.password|base64decode}}'\n",
-		releaseNamespace, net.JoinHostPort(svc.Spec.ClusterIP, "80"), releaseNamespace), nil
+		releaseNamespace, hostURL, releaseNamespace), nil
+}
+
+// waitAnswers waits until url answers: the broker's pods are ready when helm returns,
+// but kube-proxy may not have written the Service's rules yet.
+func waitAnswers(ctx context.Context, url string) error {
+	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
 }
 
 // writeChart writes the embedded chart into dir, replacing what an earlier run left.

@@ -162,6 +162,14 @@ func (h *handler) lookup(serviceID, planID string) (planRef, error) {
 	return ref, nil
 }
 
+// requirePlan is lookup for bodies in which plan_id is required.
+func (h *handler) requirePlan(serviceID, planID string) (planRef, error) {
+	if planID == "" {
+		return planRef{}, Errorf(http.StatusBadRequest, "", "plan_id is required")
+	}
+	return h.lookup(serviceID, planID)
+}
+
 func (h *handler) getCatalog(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h.catalog)
 }
@@ -172,10 +180,7 @@ func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
 		if err := decodeBody(r, body); err != nil {
 			return Response{}, err
 		}
-		if body.PlanID == "" {
-			return Response{}, Errorf(http.StatusBadRequest, "", "plan_id is required")
-		}
-		ref, err := h.lookup(body.ServiceID, body.PlanID)
+		ref, err := h.requirePlan(body.ServiceID, body.PlanID)
 		if err != nil {
 			return Response{}, err
 		}
@@ -241,10 +246,7 @@ func (h *handler) bind(w http.ResponseWriter, r *http.Request) {
 		if err := decodeBody(r, body); err != nil {
 			return Response{}, err
 		}
-		if body.PlanID == "" {
-			return Response{}, Errorf(http.StatusBadRequest, "", "plan_id is required")
-		}
-		ref, err := h.lookup(body.ServiceID, body.PlanID)
+		ref, err := h.requirePlan(body.ServiceID, body.PlanID)
 		if err != nil {
 			return Response{}, err
 		}

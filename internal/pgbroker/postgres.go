@@ -88,9 +88,9 @@ func (b *Broker) createLoginRole(ctx context.Context, inst *instance, user, pass
 		return err
 	}
 	defer conn.Close(context.Background())
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, user).Scan(&exists); err != nil {
-		return fmt.Errorf("looking for role %s: %w", user, err)
+	exists, err := roleExists(ctx, conn, user)
+	if err != nil {
+		return err
 	}
 	statements := []string{
 		// Tables the role creates are also the group's, so other bindings can use them.
@@ -121,9 +121,9 @@ func (b *Broker) dropLoginRole(ctx context.Context, inst *instance, user string)
 		return err
 	}
 	defer conn.Close(context.Background())
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, user).Scan(&exists); err != nil {
-		return fmt.Errorf("looking for role %s: %w", user, err)
+	exists, err := roleExists(ctx, conn, user)
+	if err != nil {
+		return err
 	}
 	if !exists {
 		return nil
@@ -142,6 +142,14 @@ func (b *Broker) dropLoginRole(ctx context.Context, inst *instance, user string)
 		}
 	}
 	return nil
+}
+
+func roleExists(ctx context.Context, conn *pgx.Conn, name string) (bool, error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, name).Scan(&exists); err != nil {
+		return false, fmt.Errorf("looking for role %s: %w", name, err)
+	}
+	return exists, nil
 }
 
 // bindingUser is the login role of a binding, a valid unquoted identifier.

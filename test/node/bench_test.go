@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubia-dev/kubia/internal/images"
-	"github.com/kubia-dev/kubia/internal/osb"
 	"github.com/kubia-dev/kubia/internal/pgbroker"
 	"github.com/kubia-dev/kubia/test/harness"
 )
@@ -112,12 +111,12 @@ func BenchmarkBroker(b *testing.B) {
 			for i := range runs {
 				id := fmt.Sprintf("bench-%d", i)
 				began := time.Now()
-				provisionAndWait(b, c, id)
+				c.provision("/v2/service_instances/"+id, freePlan)
 				provisioned := time.Since(began)
 				c.must(http.StatusCreated, "PUT", "/v2/service_instances/"+id+"/service_bindings/b", map[string]any{
 					"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})
 				provisions, totals = append(provisions, provisioned), append(totals, time.Since(began))
-				deprovisionAndWait(b, c, id)
+				c.deprovision("/v2/service_instances/"+id, freePlanIDs)
 			}
 			b.ReportMetric(percentile(provisions, 50).Seconds(), "s-p50-provision")
 			b.ReportMetric(percentile(totals, 50).Seconds(), "s-p50-provision+bind")
@@ -132,7 +131,9 @@ func BenchmarkBroker(b *testing.B) {
 			began := time.Now()
 			for i := range durations {
 				wg.Go(func() {
-					provisionAndWait(b, c, fmt.Sprintf("concurrent-%d-%d", n, i))
+					if err := c.provisionErr(fmt.Sprintf("/v2/service_instances/concurrent-%d-%d", n, i), freePlan); err != nil {
+						b.Error(err)
+					}
 					durations[i] = time.Since(began)
 				})
 			}
@@ -141,28 +142,18 @@ func BenchmarkBroker(b *testing.B) {
 			b.ReportMetric(percentile(durations, 50).Seconds(), "s-p50-provision")
 			b.StopTimer()
 			for i := range durations {
-				deprovisionAndWait(b, c, fmt.Sprintf("concurrent-%d-%d", n, i))
+				c.deprovision(fmt.Sprintf("/v2/service_instances/concurrent-%d-%d", n, i), freePlanIDs)
 			}
 			b.StartTimer()
 		}
 	})
 }
 
-func provisionAndWait(b *testing.B, c brokerClient, id string) {
-	op := c.must(http.StatusAccepted, "PUT", "/v2/service_instances/"+id+"?accepts_incomplete=true", map[string]any{
-		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})["operation"].(string)
-	if state, desc := c.waitOperation("/v2/service_instances/"+id, op, 5*time.Minute); state != osb.StateSucceeded {
-		b.Errorf("provisioning %s %s: %s", id, state, desc)
-	}
-}
-
-func deprovisionAndWait(b *testing.B, c brokerClient, id string) {
-	op := c.must(http.StatusAccepted, "DELETE", "/v2/service_instances/"+id+"?accepts_incomplete=true&service_id="+
-		pgbroker.ServiceID+"&plan_id="+pgbroker.FreePlanID, nil)["operation"].(string)
-	if state, desc := c.waitOperation("/v2/service_instances/"+id, op, 5*time.Minute); state != osb.StateSucceeded {
-		b.Fatalf("deprovisioning %s %s: %s", id, state, desc)
-	}
-}
+// The free plan, as a provisioning's body and a deprovisioning's query.
+var (
+	freePlan    = map[string]any{"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID}
+	freePlanIDs = "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.FreePlanID
+)
 
 // percentile is the p-th percentile (nearest rank) of durations.
 func percentile(durations []time.Duration, p int) time.Duration {

@@ -90,6 +90,37 @@ func (c brokerClient) waitOperation(path, operation string, timeout time.Duratio
 	return state, description
 }
 
+// provision PUTs an instance and waits until its provisioning succeeded.
+func (c brokerClient) provision(inst string, body map[string]any) {
+	c.t.Helper()
+	if err := c.provisionErr(inst, body); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// provisionErr is provision for goroutines, which may not end the test.
+func (c brokerClient) provisionErr(inst string, body map[string]any) error {
+	status, out := c.call("PUT", inst+"?accepts_incomplete=true", body)
+	op, _ := out["operation"].(string)
+	if status != http.StatusAccepted || op == "" {
+		return fmt.Errorf("PUT %s: %d %v", inst, status, out)
+	}
+	if state, desc := c.waitOperation(inst, op, 5*time.Minute); state != osb.StateSucceeded {
+		return fmt.Errorf("provisioning %s %s: %s", inst, state, desc)
+	}
+	return nil
+}
+
+// deprovision DELETEs an instance (ids: its service_id and plan_id query) and waits
+// until its deprovisioning succeeded.
+func (c brokerClient) deprovision(inst, ids string) {
+	c.t.Helper()
+	op := c.must(http.StatusAccepted, "DELETE", inst+"?accepts_incomplete=true&"+ids, nil)["operation"].(string)
+	if state, desc := c.waitOperation(inst, op, 5*time.Minute); state != osb.StateSucceeded {
+		c.t.Fatalf("deprovisioning %s %s: %s", inst, state, desc)
+	}
+}
+
 // startBroker runs kubia-broker's handler and resync loop in this process, managing
 // servers in a namespace of the test.
 func startBroker(t testing.TB) (brokerClient, string) {
@@ -138,13 +169,10 @@ func TestBrokerProvisionsBindsAndDeprovisionsPostgres(t *testing.T) {
 	const inst = "/v2/service_instances/book-db"
 	ids := "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.FreePlanID
 	began := time.Now()
-	op := c.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", map[string]any{
+	c.provision(inst, map[string]any{
 		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID,
 		"parameters": map[string]any{"init-db-args": "--data-checksums"},
-	})["operation"].(string)
-	if state, desc := c.waitOperation(inst, op, 3*time.Minute); state != osb.StateSucceeded {
-		t.Fatalf("provisioning %s: %s", state, desc)
-	}
+	})
 	t.Logf("provisioned in %s", time.Since(began).Round(time.Millisecond))
 	c.must(http.StatusOK, "PUT", inst+"?accepts_incomplete=true", map[string]any{
 		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID,
@@ -214,10 +242,7 @@ func TestBrokerProvisionsBindsAndDeprovisionsPostgres(t *testing.T) {
 	_ = conn.Close(t.Context())
 
 	// Deprovisioning removes everything; afterwards the instance is gone.
-	delOp := c.must(http.StatusAccepted, "DELETE", inst+"?accepts_incomplete=true&"+ids, nil)["operation"].(string)
-	if state, desc := c.waitOperation(inst, delOp, 3*time.Minute); state != osb.StateSucceeded {
-		t.Fatalf("deprovisioning %s: %s", state, desc)
-	}
+	c.deprovision(inst, ids)
 	for _, list := range []client.ObjectList{&corev1.PodList{}, &corev1.SecretList{}, &corev1.ServiceList{}, &corev1.PersistentVolumeClaimList{}} {
 		if err := harness.Get(t).Client.List(t.Context(), list, client.InNamespace(ns), client.MatchingLabels{pgbroker.LabelManagedBy: "kubia-broker"}); err != nil {
 			t.Fatal(err)
@@ -357,11 +382,7 @@ func TestBrokerPremiumPlanKeepsDataOnVolume(t *testing.T) {
 	c, ns := startBroker(t)
 	const inst = "/v2/service_instances/premium-db"
 	ids := "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.PremiumPlanID
-	op := c.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", map[string]any{
-		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID})["operation"].(string)
-	if state, desc := c.waitOperation(inst, op, 3*time.Minute); state != osb.StateSucceeded {
-		t.Fatalf("provisioning %s: %s", state, desc)
-	}
+	c.provision(inst, map[string]any{"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID})
 	creds := c.must(http.StatusCreated, "PUT", inst+"/service_bindings/app", map[string]any{
 		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID})["credentials"].(map[string]any)
 	conn, err := connect(t.Context(), t, ns, creds)
@@ -408,10 +429,7 @@ func TestBrokerPremiumPlanKeepsDataOnVolume(t *testing.T) {
 	})
 
 	c.must(http.StatusOK, "DELETE", inst+"/service_bindings/app?"+ids, nil)
-	delOp := c.must(http.StatusAccepted, "DELETE", inst+"?accepts_incomplete=true&"+ids, nil)["operation"].(string)
-	if state, desc := c.waitOperation(inst, delOp, 3*time.Minute); state != osb.StateSucceeded {
-		t.Fatalf("deprovisioning %s: %s", state, desc)
-	}
+	c.deprovision(inst, ids)
 	harness.Eventually(t, time.Minute, "the volume and its directory are gone", func(ctx context.Context) error {
 		err := c2.Get(ctx, client.ObjectKey{Name: pvName}, &corev1.PersistentVolume{})
 		if err == nil {
@@ -430,12 +448,9 @@ func TestBrokerMovesInstanceToPremium(t *testing.T) {
 	harness.RequireNode(t)
 	c, ns := startBroker(t)
 	const inst = "/v2/service_instances/growing-db"
-	op := c.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", map[string]any{
+	c.provision(inst, map[string]any{
 		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID,
-		"parameters": map[string]any{"init-db-args": "--data-checksums"}})["operation"].(string)
-	if state, desc := c.waitOperation(inst, op, 3*time.Minute); state != osb.StateSucceeded {
-		t.Fatalf("provisioning %s: %s", state, desc)
-	}
+		"parameters": map[string]any{"init-db-args": "--data-checksums"}})
 	creds := c.must(http.StatusCreated, "PUT", inst+"/service_bindings/app", map[string]any{
 		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})["credentials"].(map[string]any)
 	conn, err := connect(t.Context(), t, ns, creds)
@@ -451,7 +466,7 @@ func TestBrokerMovesInstanceToPremium(t *testing.T) {
 	c.must(http.StatusBadRequest, "PATCH", inst+"?accepts_incomplete=true", map[string]any{
 		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID, "parameters": map[string]any{"init-db-args": "--no-locale"}})
 	began := time.Now()
-	op = c.must(http.StatusAccepted, "PATCH", inst+"?accepts_incomplete=true", map[string]any{
+	op := c.must(http.StatusAccepted, "PATCH", inst+"?accepts_incomplete=true", map[string]any{
 		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID,
 		"previous_values": map[string]any{"plan_id": pgbroker.FreePlanID}})["operation"].(string)
 	c.must(http.StatusUnprocessableEntity, "PUT", inst+"/service_bindings/other", map[string]any{
@@ -493,10 +508,7 @@ func TestBrokerMovesInstanceToPremium(t *testing.T) {
 	})
 	ids := "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.PremiumPlanID
 	c.must(http.StatusOK, "DELETE", inst+"/service_bindings/app?"+ids, nil)
-	delOp := c.must(http.StatusAccepted, "DELETE", inst+"?accepts_incomplete=true&"+ids, nil)["operation"].(string)
-	if state, desc := c.waitOperation(inst, delOp, 3*time.Minute); state != osb.StateSucceeded {
-		t.Fatalf("deprovisioning %s: %s", state, desc)
-	}
+	c.deprovision(inst, ids)
 	assertObjects(t, ns, 0)
 }
 
