@@ -114,13 +114,42 @@ func (b *Broker) failIfStuck(ctx context.Context, inst *instance, to plan) error
 }
 
 // finishUpdate deletes the old server once the Service points at the new one.
+// The update succeeds only when clients can no longer reach the old, read-only server:
+// its pod is gone, and a connection through the Service finds a writable server.
 func (b *Broker) finishUpdate(ctx context.Context, inst *instance, from plan) error {
 	old := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: b.namespace, Name: serverName(inst.id, from)}}
 	if err := b.client.Delete(ctx, old, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting the %s plan's server: %w", from.name, err)
 	}
+	var pods corev1.PodList
+	if err := b.client.List(ctx, &pods, client.InNamespace(b.namespace), client.MatchingLabels(serverLabels(inst.id, from))); err != nil {
+		return fmt.Errorf("listing the %s plan's server pods: %w", from.name, err)
+	}
+	inst.op.Description = "Stopping the " + from.name + " plan's server"
+	if len(pods.Items) > 0 {
+		return nil
+	}
+	writable, err := b.serviceWritable(ctx, inst)
+	if err != nil || !writable {
+		return nil // kube-proxy has not caught up yet: look again at the next poll
+	}
 	inst.op.State, inst.op.Description = osb.StateSucceeded, "Moved to the "+plans[inst.planID].name+" plan"
 	return nil
+}
+
+// serviceWritable tells whether a connection through the instance's Service reaches a
+// server that accepts writes.
+func (b *Broker) serviceWritable(ctx context.Context, inst *instance) (bool, error) {
+	conn, err := b.connect(ctx, inst, database)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.Background())
+	var readOnly string
+	if err := conn.QueryRow(ctx, "SHOW default_transaction_read_only").Scan(&readOnly); err != nil {
+		return false, err
+	}
+	return readOnly == "off", nil
 }
 
 // abandonUpdate keeps the instance on its old plan, writable again, and reports why.
