@@ -22,6 +22,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
+	servicecatalogv1alpha1 "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
 	"github.com/kubia-dev/kubia/config/crd"
 	"github.com/kubia-dev/kubia/internal/controller/website"
 	"github.com/kubia-dev/kubia/internal/manifest"
@@ -58,7 +59,7 @@ const leaderElectionID = "kubia-controller-manager"
 // Scheme knows every type the controllers read or write.
 func Scheme() (*runtime.Scheme, error) {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, extensionsv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, extensionsv1.AddToScheme, servicecatalogv1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			return nil, err
 		}
