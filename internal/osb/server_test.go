@@ -78,8 +78,8 @@ func (f *fakeBroker) BindingLastOperation(_ context.Context, r *Request, _ Opera
 var creds = Credentials{Username: "admin", Password: "s3cret"}
 
 const (
-	instancePath = "/v2/service_instances/i-1"
-	bindingPath  = instancePath + "/service_bindings/b-1"
+	testInstancePath = "/v2/service_instances/i-1"
+	testBindingPath  = testInstancePath + "/service_bindings/b-1"
 	provisionOK  = `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":2}}`
 )
 
@@ -134,35 +134,35 @@ func TestHandlerRefusesBadRequests(t *testing.T) {
 		{"version 3", call{"GET", "/v2/catalog", "", map[string]string{HeaderAPIVersion: "3.0"}}, 412, "", "3.0"},
 		{"version garbage", call{"GET", "/v2/catalog", "", map[string]string{HeaderAPIVersion: "latest"}}, 412, "", "latest"},
 		{"unknown endpoint", call{"GET", "/v2/nothing", "", nil}, 404, "", "no such endpoint"},
-		{"wrong method", call{"POST", instancePath, provisionOK, nil}, 405, "", "POST is not allowed"},
-		{"malformed JSON", call{"PUT", instancePath, `{"service_id":`, nil}, 400, "", "not a valid JSON object"},
-		{"JSON array body", call{"PUT", instancePath, `[]`, nil}, 400, "", "not a valid JSON object"},
-		{"not JSON content type", call{"PUT", instancePath, provisionOK, map[string]string{"Content-Type": "text/plain"}}, 400, "", "Content-Type"},
-		{"missing service_id", call{"PUT", instancePath, `{"plan_id":"plan-small"}`, nil}, 400, "", "service_id is required"},
-		{"missing plan_id", call{"PUT", instancePath, `{"service_id":"svc-1"}`, nil}, 400, "", "plan_id is required"},
-		{"unknown service", call{"PUT", instancePath, `{"service_id":"nope","plan_id":"plan-small"}`, nil}, 400, "", `service_id "nope"`},
-		{"unknown plan", call{"PUT", instancePath, `{"service_id":"svc-1","plan_id":"nope"}`, nil}, 400, "", `plan_id "nope"`},
-		{"parameter of wrong type", call{"PUT", instancePath, `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":"big"}}`, nil}, 400, "", "/size"},
-		{"parameter below minimum", call{"PUT", instancePath, `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":0}}`, nil}, 400, "", "/size"},
-		{"unknown parameter", call{"PUT", instancePath, `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"colour":"red"}}`, nil}, 400, "", "colour"},
-		{"parameters to a plan without schema", call{"PUT", instancePath, `{"service_id":"svc-1","plan_id":"plan-unbindable","parameters":{"a":1}}`, nil}, 400, "", "takes no"},
-		{"maintenance_info conflict", call{"PUT", instancePath, `{"service_id":"svc-1","plan_id":"plan-small","maintenance_info":{"version":"0.9.0"}}`, nil}, 422, ErrMaintenanceInfoConflict, "1.0.0"},
-		{"accepts_incomplete not a boolean", call{"PUT", instancePath + "?accepts_incomplete=yes", provisionOK, nil}, 400, "", "accepts_incomplete"},
-		{"malformed originating identity", call{"PUT", instancePath, provisionOK, map[string]string{HeaderOriginatingIdentity: "kubernetes"}}, 400, "", HeaderOriginatingIdentity},
-		{"originating identity not base64", call{"PUT", instancePath, provisionOK, map[string]string{HeaderOriginatingIdentity: "kubernetes %%%"}}, 400, "", "base64"},
-		{"originating identity not an object", call{"PUT", instancePath, provisionOK, map[string]string{HeaderOriginatingIdentity: "kubernetes " + base64.StdEncoding.EncodeToString([]byte(`"x"`))}}, 400, "", "JSON object"},
-		{"update to unknown plan", call{"PATCH", instancePath, `{"service_id":"svc-1","plan_id":"nope"}`, map[string]string{HeaderOriginatingIdentity: identity}}, 400, "", `plan_id "nope"`},
-		{"update without service_id", call{"PATCH", instancePath, `{}`, nil}, 400, "", "service_id is required"},
-		{"deprovision without query", call{"DELETE", instancePath, "", nil}, 400, "", "service_id and plan_id"},
-		{"deprovision without plan_id", call{"DELETE", instancePath + "?service_id=svc-1", "", nil}, 400, "", "service_id and plan_id"},
-		{"deprovision unknown plan", call{"DELETE", instancePath + "?service_id=svc-1&plan_id=nope", "", nil}, 400, "", `plan_id "nope"`},
-		{"last_operation unknown service", call{"GET", instancePath + "/last_operation?service_id=nope", "", nil}, 400, "", `service_id "nope"`},
-		{"last_operation plan without service", call{"GET", instancePath + "/last_operation?plan_id=plan-small", "", nil}, 400, "", "needs service_id"},
-		{"bind unbindable plan", call{"PUT", bindingPath, `{"service_id":"svc-1","plan_id":"plan-unbindable"}`, nil}, 400, "", "not bindable"},
-		{"bind malformed", call{"PUT", bindingPath, `nope`, nil}, 400, "", "not a valid JSON object"},
-		{"bind parameters without schema", call{"PUT", bindingPath, `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"a":1}}`, nil}, 400, "", "takes no"},
-		{"unbind without query", call{"DELETE", bindingPath, "", nil}, 400, "", "service_id and plan_id"},
-		{"binding last_operation unknown plan", call{"GET", bindingPath + "/last_operation?service_id=svc-1&plan_id=nope", "", nil}, 400, "", `plan_id "nope"`},
+		{"wrong method", call{"POST", testInstancePath, provisionOK, nil}, 405, "", "POST is not allowed"},
+		{"malformed JSON", call{"PUT", testInstancePath, `{"service_id":`, nil}, 400, "", "not a valid JSON object"},
+		{"JSON array body", call{"PUT", testInstancePath, `[]`, nil}, 400, "", "not a valid JSON object"},
+		{"not JSON content type", call{"PUT", testInstancePath, provisionOK, map[string]string{"Content-Type": "text/plain"}}, 400, "", "Content-Type"},
+		{"missing service_id", call{"PUT", testInstancePath, `{"plan_id":"plan-small"}`, nil}, 400, "", "service_id is required"},
+		{"missing plan_id", call{"PUT", testInstancePath, `{"service_id":"svc-1"}`, nil}, 400, "", "plan_id is required"},
+		{"unknown service", call{"PUT", testInstancePath, `{"service_id":"nope","plan_id":"plan-small"}`, nil}, 400, "", `service_id "nope"`},
+		{"unknown plan", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"nope"}`, nil}, 400, "", `plan_id "nope"`},
+		{"parameter of wrong type", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":"big"}}`, nil}, 400, "", "/size"},
+		{"parameter below minimum", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":0}}`, nil}, 400, "", "/size"},
+		{"unknown parameter", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"colour":"red"}}`, nil}, 400, "", "colour"},
+		{"parameters to a plan without schema", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-unbindable","parameters":{"a":1}}`, nil}, 400, "", "takes no"},
+		{"maintenance_info conflict", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","maintenance_info":{"version":"0.9.0"}}`, nil}, 422, ErrMaintenanceInfoConflict, "1.0.0"},
+		{"accepts_incomplete not a boolean", call{"PUT", testInstancePath + "?accepts_incomplete=yes", provisionOK, nil}, 400, "", "accepts_incomplete"},
+		{"malformed originating identity", call{"PUT", testInstancePath, provisionOK, map[string]string{HeaderOriginatingIdentity: "kubernetes"}}, 400, "", HeaderOriginatingIdentity},
+		{"originating identity not base64", call{"PUT", testInstancePath, provisionOK, map[string]string{HeaderOriginatingIdentity: "kubernetes %%%"}}, 400, "", "base64"},
+		{"originating identity not an object", call{"PUT", testInstancePath, provisionOK, map[string]string{HeaderOriginatingIdentity: "kubernetes " + base64.StdEncoding.EncodeToString([]byte(`"x"`))}}, 400, "", "JSON object"},
+		{"update to unknown plan", call{"PATCH", testInstancePath, `{"service_id":"svc-1","plan_id":"nope"}`, map[string]string{HeaderOriginatingIdentity: identity}}, 400, "", `plan_id "nope"`},
+		{"update without service_id", call{"PATCH", testInstancePath, `{}`, nil}, 400, "", "service_id is required"},
+		{"deprovision without query", call{"DELETE", testInstancePath, "", nil}, 400, "", "service_id and plan_id"},
+		{"deprovision without plan_id", call{"DELETE", testInstancePath + "?service_id=svc-1", "", nil}, 400, "", "service_id and plan_id"},
+		{"deprovision unknown plan", call{"DELETE", testInstancePath + "?service_id=svc-1&plan_id=nope", "", nil}, 400, "", `plan_id "nope"`},
+		{"last_operation unknown service", call{"GET", testInstancePath + "/last_operation?service_id=nope", "", nil}, 400, "", `service_id "nope"`},
+		{"last_operation plan without service", call{"GET", testInstancePath + "/last_operation?plan_id=plan-small", "", nil}, 400, "", "needs service_id"},
+		{"bind unbindable plan", call{"PUT", testBindingPath, `{"service_id":"svc-1","plan_id":"plan-unbindable"}`, nil}, 400, "", "not bindable"},
+		{"bind malformed", call{"PUT", testBindingPath, `nope`, nil}, 400, "", "not a valid JSON object"},
+		{"bind parameters without schema", call{"PUT", testBindingPath, `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"a":1}}`, nil}, 400, "", "takes no"},
+		{"unbind without query", call{"DELETE", testBindingPath, "", nil}, 400, "", "service_id and plan_id"},
+		{"binding last_operation unknown plan", call{"GET", testBindingPath + "/last_operation?service_id=svc-1&plan_id=nope", "", nil}, 400, "", `plan_id "nope"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,18 +191,18 @@ func TestHandlerRoutesValidRequests(t *testing.T) {
 		call   call
 		method string
 	}{
-		{call{"PUT", instancePath + "?accepts_incomplete=true", provisionOK, nil}, "Provision"},
-		{call{"PUT", instancePath, `{"service_id":"svc-1","plan_id":"plan-small","maintenance_info":{"version":"1.0.0"},"unknown_field":1}`, nil}, "Provision"},
-		{call{"PATCH", instancePath, `{"service_id":"svc-1","plan_id":"plan-unbindable"}`, nil}, "Update"},
-		{call{"PATCH", instancePath, `{"service_id":"svc-1","parameters":{"anything":true}}`, nil}, "Update"},
-		{call{"DELETE", instancePath + "?service_id=svc-1&plan_id=plan-small&accepts_incomplete=true", "", nil}, "Deprovision"},
-		{call{"GET", instancePath, "", nil}, "GetInstance"},
-		{call{"GET", instancePath + "/last_operation?service_id=svc-1&plan_id=plan-small&operation=op-1", "", nil}, "LastOperation"},
-		{call{"GET", instancePath + "/last_operation", "", nil}, "LastOperation"},
-		{call{"PUT", bindingPath, `{"service_id":"svc-1","plan_id":"plan-small"}`, nil}, "Bind"},
-		{call{"DELETE", bindingPath + "?service_id=svc-1&plan_id=plan-small", "", nil}, "Unbind"},
-		{call{"GET", bindingPath, "", nil}, "GetBinding"},
-		{call{"GET", bindingPath + "/last_operation?operation=op-2", "", nil}, "BindingLastOperation"},
+		{call{"PUT", testInstancePath + "?accepts_incomplete=true", provisionOK, nil}, "Provision"},
+		{call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","maintenance_info":{"version":"1.0.0"},"unknown_field":1}`, nil}, "Provision"},
+		{call{"PATCH", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-unbindable"}`, nil}, "Update"},
+		{call{"PATCH", testInstancePath, `{"service_id":"svc-1","parameters":{"anything":true}}`, nil}, "Update"},
+		{call{"DELETE", testInstancePath + "?service_id=svc-1&plan_id=plan-small&accepts_incomplete=true", "", nil}, "Deprovision"},
+		{call{"GET", testInstancePath, "", nil}, "GetInstance"},
+		{call{"GET", testInstancePath + "/last_operation?service_id=svc-1&plan_id=plan-small&operation=op-1", "", nil}, "LastOperation"},
+		{call{"GET", testInstancePath + "/last_operation", "", nil}, "LastOperation"},
+		{call{"PUT", testBindingPath, `{"service_id":"svc-1","plan_id":"plan-small"}`, nil}, "Bind"},
+		{call{"DELETE", testBindingPath + "?service_id=svc-1&plan_id=plan-small", "", nil}, "Unbind"},
+		{call{"GET", testBindingPath, "", nil}, "GetBinding"},
+		{call{"GET", testBindingPath + "/last_operation?operation=op-2", "", nil}, "BindingLastOperation"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.call.path, func(t *testing.T) {
@@ -253,7 +253,7 @@ func TestHandlerWritesBrokerAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := call{"GET", instancePath + "/last_operation", "", nil}.do(t, newHandler(t, tt.broker))
+			w := call{"GET", testInstancePath + "/last_operation", "", nil}.do(t, newHandler(t, tt.broker))
 			body := assertJSONResponse(t, w, tt.status)
 			if strings.TrimSpace(string(body)) != tt.body {
 				t.Errorf("body %s, want %s", body, tt.body)
