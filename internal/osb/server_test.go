@@ -80,7 +80,7 @@ var creds = Credentials{Username: "admin", Password: "s3cret"}
 const (
 	testInstancePath = "/v2/service_instances/i-1"
 	testBindingPath  = testInstancePath + "/service_bindings/b-1"
-	provisionOK  = `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":2}}`
+	provisionOK      = `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":2}}`
 )
 
 type call struct {
