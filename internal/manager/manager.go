@@ -24,6 +24,7 @@ import (
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	servicecatalogv1alpha1 "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
 	"github.com/kubia-dev/kubia/config/crd"
+	"github.com/kubia-dev/kubia/internal/controller/clusterservicebroker"
 	"github.com/kubia-dev/kubia/internal/controller/website"
 	"github.com/kubia-dev/kubia/internal/manifest"
 )
@@ -106,6 +107,11 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Recorder: mgr.GetEventRecorder("website-controller"), Images: opts.Images}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the website controller: %w", err)
+	}
+	brokers := &clusterservicebroker.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("clusterservicebroker-controller")}
+	if err := brokers.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the clusterservicebroker controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err

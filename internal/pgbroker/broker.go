@@ -227,22 +227,25 @@ func (b *Broker) leftovers(ctx context.Context, instanceID string) (string, erro
 // advance takes an operation in progress as far as it can go now and saves the result.
 func (b *Broker) advance(ctx context.Context, inst *instance) error {
 	before := inst.op
+	var err error
 	switch inst.op.Kind {
 	case opProvision:
-		if err := b.advanceProvision(ctx, inst); err != nil {
-			return err
-		}
+		err = b.advanceProvision(ctx, inst)
 	case opUpdate:
-		if err := b.advanceUpdate(ctx, inst); err != nil {
-			return err
-		}
+		err = b.advanceUpdate(ctx, inst)
 	case opDeprovision:
-		return b.deleteRecord(ctx, inst)
+		err = b.deleteRecord(ctx, inst)
+	}
+	if apierrors.IsConflict(err) {
+		return nil // a poll and the resync loop raced; the next look finds the winner's step
+	}
+	if err != nil || inst.op.Kind == opDeprovision {
+		return err
 	}
 	if inst.op == before {
 		return nil
 	}
-	err := b.saveInstance(ctx, inst)
+	err = b.saveInstance(ctx, inst)
 	if apierrors.IsConflict(err) {
 		return nil // another request advanced it; the next poll reads its result
 	}
