@@ -166,6 +166,14 @@ func (b *Broker) LastOperation(ctx context.Context, req *osb.Request, q osb.Oper
 		if err := b.advance(ctx, inst); err != nil {
 			return osb.Response{}, err
 		}
+		// Answer what is recorded: when the resync loop advanced the operation at the
+		// same time, this request's own result was not saved.
+		if inst, err = b.getInstance(ctx, req.InstanceID); err != nil {
+			return osb.Response{}, err
+		}
+		if inst == nil {
+			return b.lastOperationOfGone(ctx, req.InstanceID, q.Operation)
+		}
 	}
 	return lastOperationResponse(inst.op), nil
 }

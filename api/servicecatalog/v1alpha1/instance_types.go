@@ -83,9 +83,13 @@ type ServiceInstanceStatus struct {
 	// have left at the broker.
 	// +optional
 	OrphanMitigationInProgress bool `json:"orphanMitigationInProgress,omitempty"`
-	// ExternalProperties are what the broker was last given.
+	// ExternalProperties are what the broker has applied: the plan and parameters of the
+	// last provisioning or update that succeeded.
 	// +optional
 	ExternalProperties *ServiceInstancePropertiesState `json:"externalProperties,omitempty"`
+	// InProgressProperties are what an operation in progress asked for.
+	// +optional
+	InProgressProperties *ServiceInstancePropertiesState `json:"inProgressProperties,omitempty"`
 	// DashboardURL is the broker's dashboard of the instance.
 	// +optional
 	DashboardURL string `json:"dashboardURL,omitempty"`

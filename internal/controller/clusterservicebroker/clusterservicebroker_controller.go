@@ -138,9 +138,14 @@ func (r *Reconciler) fetchCatalog(ctx context.Context, broker *sc.ClusterService
 	return catalog, "", nil
 }
 
-// osbClient is the client for a broker: its URL, credentials and TLS settings.
 func (r *Reconciler) osbClient(ctx context.Context, broker *sc.ClusterServiceBroker) (*osb.Client, error) {
-	c := &osb.Client{URL: broker.Spec.URL, HTTPClient: r.HTTPClient}
+	return NewOSBClient(ctx, r.APIReader, broker, r.HTTPClient)
+}
+
+// NewOSBClient is the client for a broker: its URL, its Secret's credentials (read with
+// reader) and its TLS settings; httpClient, when not nil, replaces the one those make.
+func NewOSBClient(ctx context.Context, reader client.Reader, broker *sc.ClusterServiceBroker, httpClient *http.Client) (*osb.Client, error) {
+	c := &osb.Client{URL: broker.Spec.URL, HTTPClient: httpClient}
 	if c.HTTPClient == nil {
 		transport := http.DefaultTransport.(*http.Transport).Clone()
 		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: broker.Spec.InsecureSkipTLSVerify} //nolint:gosec // the user's explicit choice
@@ -157,13 +162,13 @@ func (r *Reconciler) osbClient(ctx context.Context, broker *sc.ClusterServiceBro
 	switch {
 	case auth == nil:
 	case auth.Basic != nil:
-		data, err := r.secretData(ctx, auth.Basic.SecretRef, "username", "password")
+		data, err := secretData(ctx, reader, auth.Basic.SecretRef, "username", "password")
 		if err != nil {
 			return nil, err
 		}
 		c.Basic = &osb.Credentials{Username: data["username"], Password: data["password"]}
 	case auth.Bearer != nil:
-		data, err := r.secretData(ctx, auth.Bearer.SecretRef, "token")
+		data, err := secretData(ctx, reader, auth.Bearer.SecretRef, "token")
 		if err != nil {
 			return nil, err
 		}
@@ -172,9 +177,9 @@ func (r *Reconciler) osbClient(ctx context.Context, broker *sc.ClusterServiceBro
 	return c, nil
 }
 
-func (r *Reconciler) secretData(ctx context.Context, ref sc.ObjectReference, keys ...string) (map[string]string, error) {
+func secretData(ctx context.Context, reader client.Reader, ref sc.ObjectReference, keys ...string) (map[string]string, error) {
 	secret := &corev1.Secret{}
-	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, secret); err != nil {
+	if err := reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, secret); err != nil {
 		return nil, fmt.Errorf("reading the broker's credentials Secret %s/%s: %w", ref.Namespace, ref.Name, err)
 	}
 	out := map[string]string{}

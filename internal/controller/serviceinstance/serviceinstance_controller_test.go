@@ -1,0 +1,265 @@
+package serviceinstance_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sc "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
+	"github.com/kubia-dev/kubia/internal/controller/serviceinstance"
+	"github.com/kubia-dev/kubia/internal/manager"
+	"github.com/kubia-dev/kubia/internal/osb"
+	"github.com/kubia-dev/kubia/internal/osb/osbtest"
+	"github.com/kubia-dev/kubia/internal/pgbroker"
+	"github.com/kubia-dev/kubia/test/harness"
+)
+
+func TestMain(m *testing.M) { harness.Main(m, harness.WithCRDs()) }
+
+const timeout = time.Minute
+
+var creds = osb.Credentials{Username: "platform", Password: "secret"}
+
+// setup registers a scriptable broker whose catalog has one service named service (with
+// the PostgreSQL broker's plans) and starts the controllers for a new namespace.
+func setup(t *testing.T, service string) (string, *osbtest.Broker, *sc.ClusterServiceBroker) {
+	t.Helper()
+	ns := harness.Namespace(t)
+	c := harness.Get(t).Client
+	catalog := pgbroker.Catalog()
+	catalog.Services[0].Name = service
+	catalog.Services[0].ID = "id-" + service
+	for i := range catalog.Services[0].Plans {
+		catalog.Services[0].Plans[i].ID += "-" + service
+	}
+	b := &osbtest.Broker{}
+	url := osbtest.Serve(t, catalog, creds, b)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "broker-auth", Namespace: ns},
+		StringData: map[string]string{"username": creds.Username, "password": creds.Password}}
+	if err := c.Create(t.Context(), secret); err != nil {
+		t.Fatal(err)
+	}
+	broker := &sc.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "broker-" + service},
+		Spec: sc.ClusterServiceBrokerSpec{URL: url, AuthInfo: &sc.AuthInfo{Basic: &sc.BasicAuthConfig{SecretRef: sc.ObjectReference{Namespace: ns, Name: "broker-auth"}}}}}
+	if err := c.Create(t.Context(), broker); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), broker) })
+	harness.StartControllers(t, manager.Options{Namespaces: []string{ns}})
+	plan := &sc.ClusterServicePlan{ObjectMeta: metav1.ObjectMeta{Name: service + "-free"}}
+	harness.WaitFor(t, plan, timeout, "the catalog's plans exist", func() error { return nil })
+	return ns, b, broker
+}
+
+func newInstance(t *testing.T, ns, name, service string, params string) *sc.ServiceInstance {
+	t.Helper()
+	inst := &sc.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: sc.ServiceInstanceSpec{ClusterServiceClassName: service, ClusterServicePlanName: "free"}}
+	if params != "" {
+		inst.Spec.Parameters = rawJSON(params)
+	}
+	if err := harness.Get(t).Client.Create(t.Context(), inst); err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+func waitCondition(t *testing.T, inst *sc.ServiceInstance, condType string, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	harness.WaitFor(t, inst, timeout, fmt.Sprintf("%s is %s/%s", condType, status, reason), func() error {
+		c := meta.FindStatusCondition(inst.Status.Conditions, condType)
+		if c == nil || c.Status != status || c.Reason != reason {
+			return fmt.Errorf("conditions %+v", inst.Status.Conditions)
+		}
+		return nil
+	})
+}
+
+func waitGone(t *testing.T, inst *sc.ServiceInstance) {
+	t.Helper()
+	harness.Eventually(t, timeout, "the instance is gone", func(ctx context.Context) error {
+		err := harness.Get(t).Client.Get(ctx, client.ObjectKeyFromObject(inst), &sc.ServiceInstance{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there: %v", err)
+	})
+}
+
+// The book's instance, provisioned asynchronously: polled until the broker says
+// succeeded, then Ready with the book's reason and message; deleting it deprovisions
+// (asynchronously too) before the object goes.
+func TestBookInstanceIsProvisionedAndDeprovisioned(t *testing.T) {
+	ns, b, _ := setup(t, pgbroker.ServiceName)
+	var polls atomic.Int32
+	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
+		switch call.Method {
+		case "Provision":
+			return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "op-provision"}}, nil
+		case "Deprovision":
+			return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "op-deprovision"}}, nil
+		case "LastOperation":
+			if polls.Add(1) < 3 {
+				return osb.Response{Status: http.StatusOK, Body: osb.LastOperationResponse{State: osb.StateInProgress, Description: "creating"}}, nil
+			}
+		}
+		return osb.Response{}, nil
+	})
+	harness.Kubectl(t, "apply", "-n", ns, "-f", harness.BookPath(t, "database-instance.yaml"))
+	inst := &sc.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Name: "my-postgres-db", Namespace: ns}}
+	waitCondition(t, inst, sc.ConditionReady, metav1.ConditionTrue, serviceinstance.ReasonProvisionedSuccessfully)
+	if c := meta.FindStatusCondition(inst.Status.Conditions, sc.ConditionReady); c.Message != serviceinstance.MessageProvisionedSuccessfully {
+		t.Errorf("Ready message %q", c.Message)
+	}
+	if inst.Status.ProvisionStatus != sc.ProvisionStatusProvisioned || inst.Spec.ExternalID == "" || inst.Status.ObservedGeneration != inst.Generation {
+		t.Errorf("status %+v, externalID %q", inst.Status, inst.Spec.ExternalID)
+	}
+	calls := b.Calls()
+	provision := calls[0]
+	body := provision.Body.(*osb.ProvisionRequest)
+	if provision.Method != "Provision" || !provision.Request.AcceptsIncomplete || provision.Request.InstanceID != inst.Spec.ExternalID ||
+		body.Parameters["init-db-args"] != "--data-checksums" || body.PlanID != pgbroker.FreePlanID+"-"+pgbroker.ServiceName ||
+		provision.Request.OriginatingIdentity == nil || provision.Request.OriginatingIdentity.Platform != "kubernetes" {
+		t.Errorf("provision call %+v body %+v", provision, body)
+	}
+	if out := harness.Kubectl(t, "get", "serviceinstances", "-n", ns); !strings.Contains(out, serviceinstance.ReasonProvisionedSuccessfully) {
+		t.Errorf("kubectl get serviceinstances:\n%s", out)
+	}
+
+	if err := harness.Get(t).Client.Delete(t.Context(), inst); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, inst)
+	methods := b.Methods()
+	if !slices.Contains(methods, "Deprovision") || methods[len(methods)-1] != "LastOperation" {
+		t.Errorf("calls %v: want a deprovisioning, polled to its end", methods)
+	}
+}
+
+// A broker's refusal (409) is terminal: Failed with its description, no retries, and
+// deleting needs no deprovisioning (a 4xx changes nothing at the broker).
+func TestRefusedProvisioningFails(t *testing.T) {
+	ns, b, _ := setup(t, "refusing-db")
+	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
+		if call.Method == "Provision" {
+			return osb.Response{}, osb.Errorf(http.StatusConflict, "", "an instance with this id exists with other attributes")
+		}
+		return osb.Response{}, nil
+	})
+	inst := newInstance(t, ns, "refused", "refusing-db", "")
+	waitCondition(t, inst, sc.ConditionFailed, metav1.ConditionTrue, serviceinstance.ReasonProvisionCallFailed)
+	if c := meta.FindStatusCondition(inst.Status.Conditions, sc.ConditionFailed); !strings.Contains(c.Message, "exists with other attributes") {
+		t.Errorf("Failed message %q", c.Message)
+	}
+	time.Sleep(3 * time.Second) // no retry may come
+	if methods := b.Methods(); len(methods) != 1 {
+		t.Errorf("calls %v, want the one refused provisioning", methods)
+	}
+	if err := harness.Get(t).Client.Delete(t.Context(), inst); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, inst)
+	if methods := b.Methods(); slices.Contains(methods, "Deprovision") {
+		t.Errorf("calls %v: nothing to deprovision after a 409", methods)
+	}
+}
+
+// A 5xx may have left something behind: the catalog deletes it (orphan mitigation)
+// before it provisions again.
+func TestServerErrorIsMitigatedBeforeRetrying(t *testing.T) {
+	ns, b, _ := setup(t, "flaky-db")
+	var provisions atomic.Int32
+	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
+		if call.Method == "Provision" && provisions.Add(1) == 1 {
+			return osb.Response{}, fmt.Errorf("database host unreachable")
+		}
+		return osb.Response{}, nil
+	})
+	inst := newInstance(t, ns, "flaky", "flaky-db", `{"init-db-args":"--no-locale"}`)
+	waitCondition(t, inst, sc.ConditionReady, metav1.ConditionTrue, serviceinstance.ReasonProvisionedSuccessfully)
+	if methods := b.Methods(); !slices.Equal(methods[:3], []string{"Provision", "Deprovision", "Provision"}) {
+		t.Errorf("calls %v, want Provision, Deprovision (orphan mitigation), Provision", methods)
+	}
+}
+
+// Deleting an instance with bindings waits until they are gone; deleting one whose
+// provisioning is in progress interrupts it at the broker; one whose broker is gone for
+// good is released by the abandon annotation.
+func TestDeletion(t *testing.T) {
+	ns, b, broker := setup(t, "deleted-db")
+	c := harness.Get(t).Client
+	bound := newInstance(t, ns, "bound", "deleted-db", "")
+	waitCondition(t, bound, sc.ConditionReady, metav1.ConditionTrue, serviceinstance.ReasonProvisionedSuccessfully)
+	binding := &sc.ServiceBinding{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: ns}, Spec: sc.ServiceBindingSpec{InstanceRef: sc.LocalObjectReference{Name: "bound"}}}
+	if err := c.Create(t.Context(), binding); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(t.Context(), bound); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, bound, sc.ConditionReady, metav1.ConditionFalse, serviceinstance.ReasonDeprovisionBlocked)
+	if err := c.Delete(t.Context(), binding); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, bound)
+
+	// Provisioning that never ends, interrupted by the deletion.
+	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
+		switch call.Method {
+		case "Provision":
+			return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "slow"}}, nil
+		case "LastOperation":
+			return osb.Response{Status: http.StatusOK, Body: osb.LastOperationResponse{State: osb.StateInProgress}}, nil
+		}
+		return osb.Response{}, nil
+	})
+	slow := newInstance(t, ns, "slow", "deleted-db", "")
+	waitCondition(t, slow, sc.ConditionReady, metav1.ConditionFalse, serviceinstance.ReasonProvisioning)
+	if err := c.Delete(t.Context(), slow); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, slow)
+	deprovisions := 0
+	for _, call := range b.Calls() {
+		if call.Method == "Deprovision" && call.Request.InstanceID == slow.Spec.ExternalID {
+			deprovisions++
+		}
+	}
+	if deprovisions == 0 {
+		t.Error("deleting an instance being provisioned sent no DELETE to the broker")
+	}
+
+	// The broker goes for good: the instance stays until it is abandoned.
+	b.SetAnswer(nil)
+	orphan := newInstance(t, ns, "orphan", "deleted-db", "")
+	waitCondition(t, orphan, sc.ConditionReady, metav1.ConditionTrue, serviceinstance.ReasonProvisionedSuccessfully)
+	if err := c.Delete(t.Context(), broker); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(t.Context(), orphan); err != nil {
+		t.Fatal(err)
+	}
+	harness.WaitFor(t, orphan, timeout, "the instance says how to release it", func() error {
+		cond := meta.FindStatusCondition(orphan.Status.Conditions, sc.ConditionReady)
+		if cond == nil || !strings.Contains(cond.Message, serviceinstance.AnnotationAbandon) {
+			return fmt.Errorf("conditions %+v", orphan.Status.Conditions)
+		}
+		return nil
+	})
+	harness.Kubectl(t, "annotate", "serviceinstance", "orphan", "-n", ns, serviceinstance.AnnotationAbandon+"=true")
+	waitGone(t, orphan)
+}
+
+func rawJSON(s string) *runtime.RawExtension { return &runtime.RawExtension{Raw: []byte(s)} }
