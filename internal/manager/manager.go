@@ -25,6 +25,7 @@ import (
 	servicecatalogv1alpha1 "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
 	"github.com/kubia-dev/kubia/config/crd"
 	"github.com/kubia-dev/kubia/internal/controller/clusterservicebroker"
+	"github.com/kubia-dev/kubia/internal/controller/servicebinding"
 	"github.com/kubia-dev/kubia/internal/controller/serviceinstance"
 	"github.com/kubia-dev/kubia/internal/controller/website"
 	"github.com/kubia-dev/kubia/internal/manifest"
@@ -118,6 +119,11 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Recorder: mgr.GetEventRecorder("serviceinstance-controller")}
 	if err := instances.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the serviceinstance controller: %w", err)
+	}
+	bindings := &servicebinding.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("servicebinding-controller")}
+	if err := bindings.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the servicebinding controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,33 +29,13 @@ func TestMain(m *testing.M) { harness.Main(m, harness.WithCRDs()) }
 
 const timeout = time.Minute
 
-var creds = osb.Credentials{Username: "platform", Password: "secret"}
-
 // setup registers a scriptable broker whose catalog has one service named service (with
 // the PostgreSQL broker's plans) and starts the controllers for a new namespace.
 func setup(t *testing.T, service string) (string, *osbtest.Broker, *sc.ClusterServiceBroker) {
 	t.Helper()
 	ns := harness.Namespace(t)
-	c := harness.Get(t).Client
-	catalog := pgbroker.Catalog()
-	catalog.Services[0].Name = service
-	catalog.Services[0].ID = "id-" + service
-	for i := range catalog.Services[0].Plans {
-		catalog.Services[0].Plans[i].ID += "-" + service
-	}
 	b := &osbtest.Broker{}
-	url := osbtest.Serve(t, catalog, creds, b)
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "broker-auth", Namespace: ns},
-		StringData: map[string]string{"username": creds.Username, "password": creds.Password}}
-	if err := c.Create(t.Context(), secret); err != nil {
-		t.Fatal(err)
-	}
-	broker := &sc.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: "broker-" + service},
-		Spec: sc.ClusterServiceBrokerSpec{URL: url, AuthInfo: &sc.AuthInfo{Basic: &sc.BasicAuthConfig{SecretRef: sc.ObjectReference{Namespace: ns, Name: "broker-auth"}}}}}
-	if err := c.Create(t.Context(), broker); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Delete(context.Background(), broker) })
+	broker := osbtest.Register(t, harness.Get(t).Client, ns, "broker-"+service, osbtest.PostgresCatalog(service), b)
 	harness.StartControllers(t, manager.Options{Namespaces: []string{ns}})
 	plan := &sc.ClusterServicePlan{ObjectMeta: metav1.ObjectMeta{Name: service + "-free"}}
 	harness.WaitFor(t, plan, timeout, "the catalog's plans exist", func() error { return nil })

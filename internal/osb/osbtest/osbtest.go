@@ -11,8 +11,13 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	sc "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
 	"github.com/kubia-dev/kubia/internal/osb"
+	"github.com/kubia-dev/kubia/internal/pgbroker"
 )
 
 // Call is one request the broker got.
@@ -130,4 +135,37 @@ func (b *Broker) GetBinding(_ context.Context, req *osb.Request) (osb.Response, 
 
 func (b *Broker) BindingLastOperation(_ context.Context, req *osb.Request, q osb.OperationQuery) (osb.Response, error) {
 	return b.handle("BindingLastOperation", req, q)
+}
+
+// PostgresCatalog is kubia-broker's catalog with its service renamed (and its ids made
+// unique), so tests sharing a cluster each get their own class and plans.
+func PostgresCatalog(service string) osb.Catalog {
+	catalog := pgbroker.Catalog()
+	catalog.Services[0].Name = service
+	catalog.Services[0].ID = "id-" + service
+	for i := range catalog.Services[0].Plans {
+		catalog.Services[0].Plans[i].ID += "-" + service
+	}
+	return catalog
+}
+
+// Register serves b with catalog and registers it as the ClusterServiceBroker name, with
+// its credentials in a Secret of ns; both go when the test ends.
+func Register(t testing.TB, c client.Client, ns, name string, catalog osb.Catalog, b *Broker) *sc.ClusterServiceBroker {
+	t.Helper()
+	creds := osb.Credentials{Username: "platform", Password: "secret-" + name}
+	url := Serve(t, catalog, creds, b)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name + "-auth", Namespace: ns},
+		StringData: map[string]string{"username": creds.Username, "password": creds.Password}}
+	if err := c.Create(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	broker := &sc.ClusterServiceBroker{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: sc.ClusterServiceBrokerSpec{URL: url, AuthInfo: &sc.AuthInfo{Basic: &sc.BasicAuthConfig{
+			SecretRef: sc.ObjectReference{Namespace: ns, Name: secret.Name}}}}}
+	if err := c.Create(context.Background(), broker); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), broker) })
+	return broker
 }
