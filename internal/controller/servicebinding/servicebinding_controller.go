@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sc "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
+	"github.com/kubia-dev/kubia/internal/controller/catalogcall"
 	"github.com/kubia-dev/kubia/internal/controller/clusterservicebroker"
 	"github.com/kubia-dev/kubia/internal/osb"
 )
@@ -151,11 +152,6 @@ func (r *Reconciler) resolve(ctx context.Context, b *sc.ServiceBinding) (*target
 	return t, "", nil
 }
 
-func callOptions() osb.CallOptions {
-	return osb.CallOptions{RequestIdentity: uuid.NewString(),
-		OriginatingIdentity: &osb.Identity{Platform: "kubernetes", Value: map[string]any{"username": "kubia-controller-manager"}}}
-}
-
 func secretName(b *sc.ServiceBinding) string {
 	if b.Spec.SecretName != "" {
 		return b.Spec.SecretName
@@ -166,7 +162,7 @@ func secretName(b *sc.ServiceBinding) string {
 func (r *Reconciler) reconcileBind(ctx context.Context, b *sc.ServiceBinding, status *sc.ServiceBindingStatus) (ctrl.Result, error) {
 	t, reason, err := r.resolve(ctx, b)
 	if err != nil {
-		setConditions(status, metav1.ConditionFalse, reason, err.Error(), b.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, reason, err.Error(), b.Generation, false)
 		return ctrl.Result{RequeueAfter: retryAfter}, nil
 	}
 	switch {
@@ -174,7 +170,7 @@ func (r *Reconciler) reconcileBind(ctx context.Context, b *sc.ServiceBinding, st
 		return r.poll(ctx, b, status, t)
 	case status.OrphanMitigationInProgress:
 		return r.unbind(ctx, b, status, t)
-	case failedFor(status, b.Generation):
+	case catalogcall.FailedFor(status.Conditions, b.Generation):
 		return ctrl.Result{}, nil
 	case meta.IsStatusConditionTrue(status.Conditions, sc.ConditionReady) && status.ObservedGeneration == b.Generation:
 		return ctrl.Result{}, nil
@@ -182,7 +178,7 @@ func (r *Reconciler) reconcileBind(ctx context.Context, b *sc.ServiceBinding, st
 	params := map[string]any{}
 	if p := b.Spec.Parameters; p != nil && len(p.Raw) > 0 {
 		if err := json.Unmarshal(p.Raw, &params); err != nil {
-			setConditions(status, metav1.ConditionFalse, ReasonBindCallFailed, "spec.parameters: "+err.Error(), b.Generation, true)
+			catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonBindCallFailed, "spec.parameters: "+err.Error(), b.Generation, true)
 			return ctrl.Result{}, nil
 		}
 	}
@@ -194,13 +190,13 @@ func (r *Reconciler) reconcileBind(ctx context.Context, b *sc.ServiceBinding, st
 		ServiceID: t.class.Spec.ExternalID, PlanID: t.instance.Status.ExternalProperties.ClusterServicePlanExternalID,
 		BindResource: map[string]any{"app_guid": b.Namespace}, Parameters: params,
 		Context: map[string]any{"platform": "kubernetes", "namespace": b.Namespace},
-	}, callOptions())
+	}, catalogcall.Options())
 	if err != nil {
 		return r.bindFailed(b, status, err)
 	}
 	if res.Async {
 		status.AsyncOpInProgress, status.LastOperation = true, res.Operation
-		setConditions(status, metav1.ConditionFalse, ReasonBinding, "The binding is being made asynchronously", b.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonBinding, "The binding is being made asynchronously", b.Generation, false)
 		return ctrl.Result{RequeueAfter: pollMin}, nil
 	}
 	if res.Binding == nil {
@@ -214,7 +210,7 @@ func (r *Reconciler) inject(ctx context.Context, b *sc.ServiceBinding, status *s
 	status.AsyncOpInProgress, status.CurrentOperation, status.LastOperation = false, "", ""
 	data, err := secretData(creds, b.Spec.SecretTransforms)
 	if err != nil {
-		setConditions(status, metav1.ConditionFalse, ReasonTransformFailed, err.Error(), b.Generation, true)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonTransformFailed, err.Error(), b.Generation, true)
 		return ctrl.Result{}, nil
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName(b), Namespace: b.Namespace}}
@@ -233,7 +229,7 @@ func (r *Reconciler) inject(ctx context.Context, b *sc.ServiceBinding, status *s
 		return ctrl.Result{}, err
 	case !metav1.IsControlledBy(secret, b):
 		msg := fmt.Sprintf("the Secret %q exists and is not this binding's", secret.Name)
-		setConditions(status, metav1.ConditionFalse, ReasonSecretConflict, msg, b.Generation, true)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonSecretConflict, msg, b.Generation, true)
 		return ctrl.Result{}, nil
 	default:
 		secret.Data = data
@@ -243,7 +239,7 @@ func (r *Reconciler) inject(ctx context.Context, b *sc.ServiceBinding, status *s
 	}
 	r.Recorder.Eventf(b, secret, corev1.EventTypeNormal, ReasonInjectedBindResult, OperationBind, "%s into Secret %s", MessageInjectedBindResult, secret.Name)
 	status.ObservedGeneration = b.Generation
-	setConditions(status, metav1.ConditionTrue, ReasonInjectedBindResult, MessageInjectedBindResult, b.Generation, false)
+	catalogcall.SetConditions(&status.Conditions, metav1.ConditionTrue, ReasonInjectedBindResult, MessageInjectedBindResult, b.Generation, false)
 	return ctrl.Result{}, nil
 }
 
@@ -302,26 +298,26 @@ func (r *Reconciler) bindFailed(b *sc.ServiceBinding, status *sc.ServiceBindingS
 	status.CurrentOperation = ""
 	switch {
 	case osb.ErrorCode(err) == osb.ErrConcurrencyError:
-		setConditions(status, metav1.ConditionFalse, ReasonErrorCallingBroker, err.Error(), b.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonErrorCallingBroker, err.Error(), b.Generation, false)
 		return ctrl.Result{RequeueAfter: retryAfter}, nil
 	case osb.IsTerminal(err):
 		status.UnbindStatus = sc.UnbindStatusNotRequired
 		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, ReasonBindCallFailed, OperationBind, "%v", err)
-		setConditions(status, metav1.ConditionFalse, ReasonBindCallFailed, err.Error(), b.Generation, true)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonBindCallFailed, err.Error(), b.Generation, true)
 		return ctrl.Result{}, nil
 	case osb.NeedsOrphanMitigation(err):
 		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, ReasonOrphanMitigation, OperationBind, "%v; unbinding what the broker may have made", err)
 		status.OrphanMitigationInProgress = true
-		setConditions(status, metav1.ConditionFalse, ReasonOrphanMitigation, err.Error(), b.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonOrphanMitigation, err.Error(), b.Generation, false)
 		return ctrl.Result{Requeue: true}, nil
 	}
-	setConditions(status, metav1.ConditionFalse, ReasonErrorCallingBroker, err.Error(), b.Generation, false)
+	catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonErrorCallingBroker, err.Error(), b.Generation, false)
 	return ctrl.Result{}, err
 }
 
 func (r *Reconciler) poll(ctx context.Context, b *sc.ServiceBinding, status *sc.ServiceBindingStatus, t *target) (ctrl.Result, error) {
 	lo, after, err := t.client.BindingLastOperation(ctx, t.instance.Spec.ExternalID, b.Spec.ExternalID, osb.OperationQuery{
-		ServiceID: t.class.Spec.ExternalID, PlanID: t.instance.Status.ExternalProperties.ClusterServicePlanExternalID, Operation: status.LastOperation}, callOptions())
+		ServiceID: t.class.Spec.ExternalID, PlanID: t.instance.Status.ExternalProperties.ClusterServicePlanExternalID, Operation: status.LastOperation}, catalogcall.Options())
 	unbinding := status.CurrentOperation == OperationUnbind
 	if unbinding && osb.StatusCode(err) == 410 {
 		lo, err = &osb.LastOperationResponse{State: osb.StateSucceeded}, nil
@@ -337,7 +333,7 @@ func (r *Reconciler) poll(ctx context.Context, b *sc.ServiceBinding, status *sc.
 			r.unbound(status)
 			return ctrl.Result{Requeue: true}, nil
 		}
-		binding, err := t.client.GetBinding(ctx, t.instance.Spec.ExternalID, b.Spec.ExternalID, callOptions())
+		binding, err := t.client.GetBinding(ctx, t.instance.Spec.ExternalID, b.Spec.ExternalID, catalogcall.Options())
 		if err != nil {
 			return ctrl.Result{}, err
 		}
@@ -347,11 +343,11 @@ func (r *Reconciler) poll(ctx context.Context, b *sc.ServiceBinding, status *sc.
 	message := "The broker reports that the " + map[bool]string{true: "unbind", false: "bind"}[unbinding] + " failed: " + lo.Description
 	if unbinding {
 		status.UnbindStatus = sc.UnbindStatusFailed
-		setConditions(status, metav1.ConditionFalse, ReasonUnbindCallFailed, message, b.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonUnbindCallFailed, message, b.Generation, false)
 		return ctrl.Result{}, errors.New(message)
 	}
 	status.OrphanMitigationInProgress = true
-	setConditions(status, metav1.ConditionFalse, ReasonBindCallFailed, message, b.Generation, true)
+	catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonBindCallFailed, message, b.Generation, true)
 	return ctrl.Result{Requeue: true}, nil
 }
 
@@ -364,10 +360,10 @@ func (r *Reconciler) unbind(ctx context.Context, b *sc.ServiceBinding, status *s
 		return result, err
 	}
 	res, err := t.client.Unbind(ctx, t.instance.Spec.ExternalID, b.Spec.ExternalID, t.class.Spec.ExternalID,
-		t.instance.Status.ExternalProperties.ClusterServicePlanExternalID, callOptions())
+		t.instance.Status.ExternalProperties.ClusterServicePlanExternalID, catalogcall.Options())
 	if err != nil {
 		status.CurrentOperation, status.UnbindStatus = "", sc.UnbindStatusFailed
-		setConditions(status, metav1.ConditionFalse, ReasonUnbindCallFailed, err.Error(), b.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonUnbindCallFailed, err.Error(), b.Generation, false)
 		return ctrl.Result{}, err
 	}
 	if res.Async {
@@ -401,7 +397,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, b *sc.ServiceBinding, 
 		return ctrl.Result{}, r.release(ctx, b)
 	}
 	if err != nil {
-		setConditions(status, metav1.ConditionFalse, reason, err.Error(), b.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, reason, err.Error(), b.Generation, false)
 		return ctrl.Result{RequeueAfter: retryAfter}, nil
 	}
 	result, err := r.unbind(ctx, b, status, t)
@@ -419,31 +415,13 @@ func (r *Reconciler) release(ctx context.Context, b *sc.ServiceBinding) error {
 	return nil
 }
 
-func failedFor(status *sc.ServiceBindingStatus, generation int64) bool {
-	c := meta.FindStatusCondition(status.Conditions, sc.ConditionFailed)
-	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == generation
-}
-
-func setConditions(status *sc.ServiceBindingStatus, ready metav1.ConditionStatus, reason, message string, gen int64, failed bool) {
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: sc.ConditionReady, Status: ready, Reason: reason, Message: message, ObservedGeneration: gen})
-	failedStatus := metav1.ConditionFalse
-	if failed {
-		failedStatus = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: sc.ConditionFailed, Status: failedStatus, Reason: reason, Message: message, ObservedGeneration: gen})
-}
-
-// claim records the call about to start on the binding's resourceVersion, so a reconcile
-// working from a stale cache never calls the broker twice.
+// claim records, before a call to the broker, the operation about to start (see
+// catalogcall.Claim).
 func (r *Reconciler) claim(ctx context.Context, b *sc.ServiceBinding, status *sc.ServiceBindingStatus, op string) (ctrl.Result, error) {
 	status.CurrentOperation = op
 	before := b.DeepCopy()
 	b.Status = *status.DeepCopy()
-	err := r.Status().Patch(ctx, b, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-	if apierrors.IsConflict(err) {
-		return ctrl.Result{Requeue: true}, nil
-	}
-	return ctrl.Result{}, err
+	return catalogcall.Claim(ctx, r.Client, b, before)
 }
 
 func (r *Reconciler) writeStatus(ctx context.Context, b *sc.ServiceBinding, status *sc.ServiceBindingStatus) error {
@@ -452,8 +430,5 @@ func (r *Reconciler) writeStatus(ctx context.Context, b *sc.ServiceBinding, stat
 	}
 	before := b.DeepCopy()
 	b.Status = *status
-	if err := r.Status().Patch(ctx, b, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("writing status: %w", err)
-	}
-	return nil
+	return catalogcall.WriteStatus(ctx, r.Client, b, before)
 }

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sc "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
+	"github.com/kubia-dev/kubia/internal/controller/catalogcall"
 	"github.com/kubia-dev/kubia/internal/controller/clusterservicebroker"
 	"github.com/kubia-dev/kubia/internal/osb"
 )
@@ -134,7 +135,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) reconcileSpec(ctx context.Context, inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus) (ctrl.Result, error) {
 	t, reason, err := r.resolve(ctx, inst)
 	if err != nil {
-		setConditions(status, metav1.ConditionFalse, reason, err.Error(), inst.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, reason, err.Error(), inst.Generation, false)
 		return ctrl.Result{RequeueAfter: retryAfter}, nil
 	}
 	switch {
@@ -143,14 +144,14 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, inst *sc.ServiceInstance
 	case status.OrphanMitigationInProgress:
 		return r.mitigateOrphan(ctx, inst, status, t)
 	case status.ProvisionStatus != sc.ProvisionStatusProvisioned:
-		if failedFor(status, inst.Generation) {
+		if catalogcall.FailedFor(status.Conditions, inst.Generation) {
 			return ctrl.Result{}, nil // terminal: the spec must change first
 		}
 		return r.provision(ctx, inst, status, t)
 	}
 	_, want, err := r.properties(ctx, inst, t)
 	if err != nil {
-		setConditions(status, metav1.ConditionFalse, ReasonErrorWithParameters, err.Error(), inst.Generation, true)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonErrorWithParameters, err.Error(), inst.Generation, true)
 		return ctrl.Result{}, nil
 	}
 	has := status.ExternalProperties
@@ -158,16 +159,10 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, inst *sc.ServiceInstance
 		status.ObservedGeneration = inst.Generation
 		return ctrl.Result{}, nil
 	}
-	if failedFor(status, inst.Generation) || has == nil {
+	if catalogcall.FailedFor(status.Conditions, inst.Generation) || has == nil {
 		return ctrl.Result{}, nil
 	}
 	return r.update(ctx, inst, status, t)
-}
-
-// failedFor tells whether the broker refused this generation for good.
-func failedFor(status *sc.ServiceInstanceStatus, generation int64) bool {
-	c := meta.FindStatusCondition(status.Conditions, sc.ConditionFailed)
-	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == generation
 }
 
 // resolve finds the instance's class, plan and broker by their catalog names.
@@ -193,17 +188,10 @@ func (r *Reconciler) resolve(ctx context.Context, inst *sc.ServiceInstance) (*ta
 	return t, "", nil
 }
 
-// callOptions carry the identity the broker sees: the controller's own (the catalog
-// has no admission step recording the requesting user).
-func callOptions() osb.CallOptions {
-	return osb.CallOptions{RequestIdentity: uuid.NewString(),
-		OriginatingIdentity: &osb.Identity{Platform: "kubernetes", Value: map[string]any{"username": "kubia-controller-manager"}}}
-}
-
 func (r *Reconciler) provision(ctx context.Context, inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus, t *target) (ctrl.Result, error) {
 	params, props, err := r.properties(ctx, inst, t)
 	if err != nil {
-		setConditions(status, metav1.ConditionFalse, ReasonErrorWithParameters, err.Error(), inst.Generation, true)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonErrorWithParameters, err.Error(), inst.Generation, true)
 		return ctrl.Result{}, nil
 	}
 	// From now on the broker may hold something: deleting the instance deprovisions.
@@ -214,7 +202,7 @@ func (r *Reconciler) provision(ctx context.Context, inst *sc.ServiceInstance, st
 	}
 	res, err := t.client.Provision(ctx, inst.Spec.ExternalID, &osb.ProvisionRequest{
 		ServiceID: t.class.Spec.ExternalID, PlanID: t.plan.Spec.ExternalID, Parameters: params, Context: platformContext(inst),
-	}, callOptions())
+	}, catalogcall.Options())
 	if err != nil {
 		return r.callFailed(inst, status, OperationProvision, err)
 	}
@@ -230,7 +218,7 @@ func (r *Reconciler) provision(ctx context.Context, inst *sc.ServiceInstance, st
 func (r *Reconciler) update(ctx context.Context, inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus, t *target) (ctrl.Result, error) {
 	params, props, err := r.properties(ctx, inst, t)
 	if err != nil {
-		setConditions(status, metav1.ConditionFalse, ReasonErrorWithParameters, err.Error(), inst.Generation, true)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonErrorWithParameters, err.Error(), inst.Generation, true)
 		return ctrl.Result{}, nil
 	}
 	prev := status.ExternalProperties
@@ -246,7 +234,7 @@ func (r *Reconciler) update(ctx context.Context, inst *sc.ServiceInstance, statu
 	if result, err := r.claim(ctx, inst, status, OperationUpdate); err != nil || !result.IsZero() {
 		return result, err
 	}
-	res, err := t.client.Update(ctx, inst.Spec.ExternalID, body, callOptions())
+	res, err := t.client.Update(ctx, inst.Spec.ExternalID, body, catalogcall.Options())
 	if err != nil {
 		return r.callFailed(inst, status, OperationUpdate, err)
 	}
@@ -263,7 +251,7 @@ func platformContext(inst *sc.ServiceInstance) map[string]any {
 
 func (r *Reconciler) startAsync(inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus, op, operation, reason, message string) (ctrl.Result, error) {
 	status.AsyncOpInProgress, status.CurrentOperation, status.LastOperation = true, op, operation
-	setConditions(status, metav1.ConditionFalse, reason, message, inst.Generation, false)
+	catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, reason, message, inst.Generation, false)
 	return ctrl.Result{RequeueAfter: pollMin}, nil
 }
 
@@ -279,7 +267,7 @@ func (r *Reconciler) succeeded(inst *sc.ServiceInstance, status *sc.ServiceInsta
 	}
 	status.ProvisionStatus = sc.ProvisionStatusProvisioned
 	status.ObservedGeneration = inst.Generation
-	setConditions(status, metav1.ConditionTrue, ReasonProvisionedSuccessfully, MessageProvisionedSuccessfully, inst.Generation, false)
+	catalogcall.SetConditions(&status.Conditions, metav1.ConditionTrue, ReasonProvisionedSuccessfully, MessageProvisionedSuccessfully, inst.Generation, false)
 }
 
 // callFailed handles a provision or update the broker did not accept: refused for good
@@ -293,22 +281,22 @@ func (r *Reconciler) callFailed(inst *sc.ServiceInstance, status *sc.ServiceInst
 	status.InProgressProperties, status.CurrentOperation = nil, ""
 	switch {
 	case osb.ErrorCode(err) == osb.ErrConcurrencyError:
-		setConditions(status, metav1.ConditionFalse, ReasonBrokerBusy, err.Error(), inst.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonBrokerBusy, err.Error(), inst.Generation, false)
 		return ctrl.Result{RequeueAfter: retryAfter}, nil
 	case osb.IsTerminal(err):
 		if op == OperationProvision {
 			status.DeprovisionStatus = sc.DeprovisionStatusNotRequired // a 4xx changes nothing at the broker
 		}
 		r.Recorder.Eventf(inst, nil, corev1.EventTypeWarning, reason, op, "%v", err)
-		setConditions(status, metav1.ConditionFalse, reason, err.Error(), inst.Generation, true)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, reason, err.Error(), inst.Generation, true)
 		return ctrl.Result{}, nil
 	case op == OperationProvision && osb.NeedsOrphanMitigation(err):
 		r.Recorder.Eventf(inst, nil, corev1.EventTypeWarning, ReasonOrphanMitigation, op, "%v; deprovisioning what the broker may have made", err)
 		status.OrphanMitigationInProgress = true
-		setConditions(status, metav1.ConditionFalse, ReasonOrphanMitigation, err.Error(), inst.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonOrphanMitigation, err.Error(), inst.Generation, false)
 		return ctrl.Result{Requeue: true}, nil
 	}
-	setConditions(status, metav1.ConditionFalse, ReasonErrorCallingBroker, err.Error(), inst.Generation, false)
+	catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonErrorCallingBroker, err.Error(), inst.Generation, false)
 	return ctrl.Result{}, err // retried with backoff
 }
 
@@ -321,12 +309,12 @@ func (r *Reconciler) poll(ctx context.Context, inst *sc.ServiceInstance, status 
 	} else if p := status.InProgressProperties; p != nil {
 		q.PlanID = p.ClusterServicePlanExternalID
 	}
-	lo, after, err := t.client.LastOperation(ctx, inst.Spec.ExternalID, q, callOptions())
+	lo, after, err := t.client.LastOperation(ctx, inst.Spec.ExternalID, q, catalogcall.Options())
 	if status.CurrentOperation == OperationDeprovision && osb.StatusCode(err) == 410 {
 		lo, err = &osb.LastOperationResponse{State: osb.StateSucceeded}, nil
 	}
 	if err != nil {
-		setConditions(status, metav1.ConditionFalse, ReasonErrorCallingBroker, err.Error(), inst.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonErrorCallingBroker, err.Error(), inst.Generation, false)
 		return ctrl.Result{}, err
 	}
 	switch lo.State {
@@ -336,7 +324,7 @@ func (r *Reconciler) poll(ctx context.Context, inst *sc.ServiceInstance, status 
 			if c := meta.FindStatusCondition(status.Conditions, sc.ConditionReady); c != nil {
 				reason = c.Reason
 			}
-			setConditions(status, metav1.ConditionFalse, reason, lo.Description, inst.Generation, false)
+			catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, reason, lo.Description, inst.Generation, false)
 		}
 		return ctrl.Result{RequeueAfter: min(max(after, pollMin), pollMax)}, nil
 	case osb.StateSucceeded:
@@ -371,16 +359,16 @@ func (r *Reconciler) operationFailed(inst *sc.ServiceInstance, status *sc.Servic
 	case OperationProvision:
 		// An asynchronous provisioning that failed may have left something behind.
 		r.Recorder.Eventf(inst, nil, corev1.EventTypeWarning, ReasonProvisionCallFailed, op, "%s", message)
-		setConditions(status, metav1.ConditionFalse, ReasonProvisionCallFailed, message, inst.Generation, true)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonProvisionCallFailed, message, inst.Generation, true)
 		status.OrphanMitigationInProgress = true
 		return ctrl.Result{Requeue: true}, nil
 	case OperationUpdate:
 		r.Recorder.Eventf(inst, nil, corev1.EventTypeWarning, ReasonUpdateCallFailed, op, "%s", message)
-		setConditions(status, metav1.ConditionFalse, ReasonUpdateCallFailed, message, inst.Generation, true)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonUpdateCallFailed, message, inst.Generation, true)
 		return ctrl.Result{}, nil
 	}
 	status.DeprovisionStatus = sc.DeprovisionStatusFailed
-	setConditions(status, metav1.ConditionFalse, ReasonDeprovisionCallFailed, message, inst.Generation, false)
+	catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonDeprovisionCallFailed, message, inst.Generation, false)
 	return ctrl.Result{}, errors.New(message) // retried with backoff
 }
 
@@ -389,7 +377,7 @@ func (r *Reconciler) mitigateOrphan(ctx context.Context, inst *sc.ServiceInstanc
 	if result, err := r.claim(ctx, inst, status, OperationDeprovision); err != nil || !result.IsZero() {
 		return result, err
 	}
-	res, err := t.client.Deprovision(ctx, inst.Spec.ExternalID, t.class.Spec.ExternalID, t.plan.Spec.ExternalID, callOptions())
+	res, err := t.client.Deprovision(ctx, inst.Spec.ExternalID, t.class.Spec.ExternalID, t.plan.Spec.ExternalID, catalogcall.Options())
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("orphan mitigation of instance %s: %w", inst.Name, err)
 	}
@@ -401,7 +389,7 @@ func (r *Reconciler) mitigateOrphan(ctx context.Context, inst *sc.ServiceInstanc
 	status.DeprovisionStatus = sc.DeprovisionStatusNotRequired
 	// A provisioning that failed at the broker stays Failed until the spec changes;
 	// one that got no (or a broken) answer is tried again.
-	return ctrl.Result{Requeue: !failedFor(status, inst.Generation)}, nil
+	return ctrl.Result{Requeue: !catalogcall.FailedFor(status.Conditions, inst.Generation)}, nil
 }
 
 // reconcileDelete deprovisions the instance (when the broker may hold something), then
@@ -420,7 +408,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, inst *sc.ServiceInstan
 		return ctrl.Result{}, err
 	}
 	if names := bindingsOf(inst, bindings.Items); len(names) > 0 {
-		setConditions(status, metav1.ConditionFalse, ReasonDeprovisionBlocked,
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonDeprovisionBlocked,
 			fmt.Sprintf("Deprovisioning waits until the bindings %v are deleted", names), inst.Generation, false)
 		return ctrl.Result{}, r.writeStatus(ctx, inst, status)
 	}
@@ -430,7 +418,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, inst *sc.ServiceInstan
 	}
 	t, reason, err := r.resolve(ctx, inst)
 	if err != nil {
-		setConditions(status, metav1.ConditionFalse, reason, err.Error()+fmt.Sprintf("; to release the instance anyway, annotate it %s=true", AnnotationAbandon), inst.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, reason, err.Error()+fmt.Sprintf("; to release the instance anyway, annotate it %s=true", AnnotationAbandon), inst.Generation, false)
 		return ctrl.Result{RequeueAfter: retryAfter}, r.writeStatus(ctx, inst, status)
 	}
 	result, err := r.deprovision(ctx, inst, status, t)
@@ -452,7 +440,7 @@ func (r *Reconciler) deprovision(ctx context.Context, inst *sc.ServiceInstance, 
 	if result, err := r.claim(ctx, inst, status, OperationDeprovision); err != nil || !result.IsZero() {
 		return result, err
 	}
-	res, err := t.client.Deprovision(ctx, inst.Spec.ExternalID, t.class.Spec.ExternalID, planID, callOptions())
+	res, err := t.client.Deprovision(ctx, inst.Spec.ExternalID, t.class.Spec.ExternalID, planID, catalogcall.Options())
 	if err != nil {
 		status.CurrentOperation = ""
 		status.DeprovisionStatus = sc.DeprovisionStatusFailed
@@ -460,7 +448,7 @@ func (r *Reconciler) deprovision(ctx context.Context, inst *sc.ServiceInstance, 
 		if osb.ErrorCode(err) == osb.ErrConcurrencyError {
 			reason = ReasonBrokerBusy
 		}
-		setConditions(status, metav1.ConditionFalse, reason, err.Error(), inst.Generation, false)
+		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, reason, err.Error(), inst.Generation, false)
 		return ctrl.Result{}, err // retried with backoff
 	}
 	if res.Async {
@@ -540,32 +528,13 @@ func (r *Reconciler) properties(ctx context.Context, inst *sc.ServiceInstance, t
 	return params, props, nil
 }
 
-// setConditions sets Ready and Failed (failed: the broker refused for good).
-func setConditions(status *sc.ServiceInstanceStatus, ready metav1.ConditionStatus, reason, message string, gen int64, failed bool) {
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: sc.ConditionReady, Status: ready, Reason: reason, Message: message, ObservedGeneration: gen})
-	failedStatus := metav1.ConditionFalse
-	if failed {
-		failedStatus = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: sc.ConditionFailed, Status: failedStatus, Reason: reason, Message: message, ObservedGeneration: gen})
-}
-
-// claim records, before a call to the broker, the operation about to start, on the
-// version of the instance this reconcile read: a reconcile that read a stale cache (not
-// showing an earlier reconcile's call) fails here and looks again, instead of calling
-// the broker twice.
+// claim records, before a call to the broker, the operation about to start (see
+// catalogcall.Claim).
 func (r *Reconciler) claim(ctx context.Context, inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus, op string) (ctrl.Result, error) {
 	status.CurrentOperation = op
 	before := inst.DeepCopy()
 	inst.Status = *status.DeepCopy()
-	err := r.Status().Patch(ctx, inst, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-	if apierrors.IsConflict(err) {
-		return ctrl.Result{Requeue: true}, nil
-	}
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("recording the %s about to start: %w", op, err)
-	}
-	return ctrl.Result{}, nil
+	return catalogcall.Claim(ctx, r.Client, inst, before)
 }
 
 func (r *Reconciler) writeStatus(ctx context.Context, inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus) error {
@@ -574,8 +543,5 @@ func (r *Reconciler) writeStatus(ctx context.Context, inst *sc.ServiceInstance, 
 	}
 	before := inst.DeepCopy()
 	inst.Status = *status
-	if err := r.Status().Patch(ctx, inst, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("writing status: %w", err)
-	}
-	return nil
+	return catalogcall.WriteStatus(ctx, r.Client, inst, before)
 }
