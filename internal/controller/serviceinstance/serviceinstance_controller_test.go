@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -242,3 +243,66 @@ func TestDeletion(t *testing.T) {
 }
 
 func rawJSON(s string) *runtime.RawExtension { return &runtime.RawExtension{Raw: []byte(s)} }
+
+// An asynchronous provisioning the broker reports failed: Failed with its description,
+// then orphan mitigation, and no new attempt for the same spec.
+func TestFailedAsyncProvisioningIsMitigated(t *testing.T) {
+	ns, b, _ := setup(t, "failing-db")
+	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
+		switch call.Method {
+		case "Provision":
+			return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "doomed"}}, nil
+		case "LastOperation":
+			return osb.Response{Status: http.StatusOK, Body: osb.LastOperationResponse{State: osb.StateFailed, Description: "disk full"}}, nil
+		}
+		return osb.Response{}, nil
+	})
+	inst := newInstance(t, ns, "doomed", "failing-db", "")
+	waitCondition(t, inst, sc.ConditionFailed, metav1.ConditionTrue, serviceinstance.ReasonProvisionCallFailed)
+	if c := meta.FindStatusCondition(inst.Status.Conditions, sc.ConditionFailed); !strings.Contains(c.Message, "disk full") {
+		t.Errorf("Failed message %q", c.Message)
+	}
+	harness.Eventually(t, timeout, "the orphan is mitigated", func(context.Context) error {
+		if !slices.Contains(b.Methods(), "Deprovision") {
+			return fmt.Errorf("calls %v", b.Methods())
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second)
+	provisions := 0
+	for _, m := range b.Methods() {
+		if m == "Provision" {
+			provisions++
+		}
+	}
+	if provisions != 1 {
+		t.Errorf("calls %v: a failed provisioning was retried without a spec change", b.Methods())
+	}
+}
+
+// Parameters from a Secret reach the broker merged with spec.parameters, and the status
+// shows them redacted.
+func TestParametersFromSecretAreSentAndRedacted(t *testing.T) {
+	ns, b, _ := setup(t, "secret-params-db")
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db-params", Namespace: ns},
+		StringData: map[string]string{"params": `{"init-db-args": "--locale=C"}`}}
+	if err := harness.Get(t).Client.Create(t.Context(), secret); err != nil {
+		t.Fatal(err)
+	}
+	inst := &sc.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Name: "with-secret", Namespace: ns},
+		Spec: sc.ServiceInstanceSpec{ClusterServiceClassName: "secret-params-db", ClusterServicePlanName: "free",
+			ParametersFrom: []sc.ParametersFromSource{{SecretKeyRef: &sc.SecretKeyReference{Name: "db-params", Key: "params"}}}}}
+	if err := harness.Get(t).Client.Create(t.Context(), inst); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, inst, sc.ConditionReady, metav1.ConditionTrue, serviceinstance.ReasonProvisionedSuccessfully)
+	body := b.Calls()[0].Body.(*osb.ProvisionRequest)
+	if body.Parameters["init-db-args"] != "--locale=C" {
+		t.Errorf("the broker got parameters %v", body.Parameters)
+	}
+	props := inst.Status.ExternalProperties
+	if props == nil || !strings.Contains(string(props.Parameters.Raw), `"init-db-args":"\u003credacted\u003e"`) && !strings.Contains(string(props.Parameters.Raw), `"init-db-args":"<redacted>"`) ||
+		strings.Contains(string(props.Parameters.Raw), "locale") || props.ParameterChecksum == "" {
+		t.Errorf("status external properties %+v (%s)", props, props.Parameters.Raw)
+	}
+}
