@@ -215,12 +215,10 @@ func retryAfter(v string) time.Duration {
 }
 
 func (c *Client) operation(ctx context.Context, method, path string, body any, query url.Values, opts CallOptions, expected ...int) (*Result, error) {
-	if method != http.MethodGet {
-		if query == nil {
-			query = url.Values{}
-		}
-		query.Set("accepts_incomplete", "true")
+	if query == nil {
+		query = url.Values{}
 	}
+	query.Set("accepts_incomplete", "true")
 	var out struct {
 		OperationResponse
 		BindingResponse

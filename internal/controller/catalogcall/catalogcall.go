@@ -1,6 +1,6 @@
-// Package catalogcall holds what the Service Catalog's instance and binding controllers
-// share around a call to a broker: the identity they send, their Ready/Failed
-// conditions, and the status writes that keep a stale cache from calling twice.
+// Package catalogcall holds what the Service Catalog's controllers share around calls
+// to brokers: the identity they send, their Ready/Failed conditions, and their status
+// writes (the optimistic-lock claim keeps a stale cache from calling a broker twice).
 package catalogcall
 
 import (

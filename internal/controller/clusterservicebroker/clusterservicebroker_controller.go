@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	sc "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
+	"github.com/kubia-dev/kubia/internal/controller/catalogcall"
 	"github.com/kubia-dev/kubia/internal/osb"
 )
 
@@ -412,8 +413,5 @@ func (r *Reconciler) writeStatus(ctx context.Context, broker *sc.ClusterServiceB
 	}
 	before := broker.DeepCopy()
 	broker.Status = *status
-	if err := r.Status().Patch(ctx, broker, client.MergeFrom(before)); err != nil {
-		return fmt.Errorf("writing status: %w", err)
-	}
-	return nil
+	return catalogcall.WriteStatus(ctx, r.Client, broker, before)
 }

@@ -39,20 +39,19 @@ const (
 	OperationBind   = "Bind"
 	OperationUnbind = "Unbind"
 
-	ReasonInjectedBindResult     = "InjectedBindResult"
-	MessageInjectedBindResult    = "Injected bind result"
-	ReasonBinding                = "Binding"
-	ReasonBindCallFailed         = "BindCallFailed"
-	ReasonInstanceNotReady       = "ErrorInstanceNotReady"
-	ReasonNonexistentInstance    = "ReferencesNonexistentInstance"
-	ReasonSecretConflict         = "ErrorSecretConflict"
-	ReasonTransformFailed        = "ErrorTransformingCredentials"
-	ReasonUnbindCallFailed       = "UnbindCallFailed"
-	ReasonErrorCallingBroker     = "ErrorCallingBroker"
-	ReasonOrphanMitigation       = "StartingOrphanMitigation"
-	retryAfter                   = 5 * time.Second
-	pollMin, pollMax             = time.Second, 30 * time.Second
-	annotationBindingSecretOwner = "servicecatalog.k8s.io/binding"
+	ReasonInjectedBindResult  = "InjectedBindResult"
+	MessageInjectedBindResult = "Injected bind result"
+	ReasonBinding             = "Binding"
+	ReasonBindCallFailed      = "BindCallFailed"
+	ReasonInstanceNotReady    = "ErrorInstanceNotReady"
+	ReasonNonexistentInstance = "ReferencesNonexistentInstance"
+	ReasonSecretConflict      = "ErrorSecretConflict"
+	ReasonTransformFailed     = "ErrorTransformingCredentials"
+	ReasonUnbindCallFailed    = "UnbindCallFailed"
+	ReasonErrorCallingBroker  = "ErrorCallingBroker"
+	ReasonOrphanMitigation    = "StartingOrphanMitigation"
+	retryAfter                = 5 * time.Second
+	pollMin, pollMax          = time.Second, 30 * time.Second
 )
 
 // Reconciler binds and unbinds ServiceBindings.
