@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubia-dev/kubia/internal/images"
 	"github.com/kubia-dev/kubia/internal/manager"
+	"github.com/kubia-dev/kubia/internal/osb"
 )
 
 func main() {
@@ -26,6 +27,7 @@ func main() {
 	flag.Float64Var(&qps, "kube-api-qps", 200, "requests per second to the API server")
 	flag.IntVar(&opts.Burst, "kube-api-burst", 400, "burst of requests to the API server")
 	flag.IntVar(&opts.Workers, "workers", 8, "objects each controller reconciles at once")
+	flag.DurationVar(&opts.BrokerRequestTimeout, "broker-request-timeout", osb.DefaultTimeout, "bound of each request to a Service Catalog broker")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -2,7 +2,12 @@
 package cli
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubia-dev/kubia/internal/cli/catalog"
 )
 
 // NewRootCommand returns the `kubia` command with all its subcommands.
@@ -13,6 +18,7 @@ func NewRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newUpCommand(), newImagesCommand())
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	root.AddCommand(newUpCommand(), newImagesCommand(), catalog.NewCommand(streams))
 	return root
 }

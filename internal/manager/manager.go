@@ -54,6 +54,10 @@ type Options struct {
 	Burst int
 	// Workers is how many objects each controller reconciles at once; 0 means 1.
 	Workers int
+	// BrokerRequestTimeout bounds each request to a Service Catalog broker; a request
+	// that times out is treated as the OSB spec says (orphan mitigation). 0 means
+	// osb.DefaultTimeout.
+	BrokerRequestTimeout time.Duration
 }
 
 // leaderElectionID names the Lease the replicas compete for.
@@ -111,17 +115,17 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("setting up the website controller: %w", err)
 	}
 	brokers := &clusterservicebroker.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Recorder: mgr.GetEventRecorder("clusterservicebroker-controller")}
+		Recorder: mgr.GetEventRecorder("clusterservicebroker-controller"), RequestTimeout: opts.BrokerRequestTimeout}
 	if err := brokers.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the clusterservicebroker controller: %w", err)
 	}
 	instances := &serviceinstance.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Recorder: mgr.GetEventRecorder("serviceinstance-controller")}
+		Recorder: mgr.GetEventRecorder("serviceinstance-controller"), RequestTimeout: opts.BrokerRequestTimeout}
 	if err := instances.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the serviceinstance controller: %w", err)
 	}
 	bindings := &servicebinding.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Recorder: mgr.GetEventRecorder("servicebinding-controller")}
+		Recorder: mgr.GetEventRecorder("servicebinding-controller"), RequestTimeout: opts.BrokerRequestTimeout}
 	if err := bindings.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the servicebinding controller: %w", err)
 	}

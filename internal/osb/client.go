@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -78,10 +79,15 @@ func ErrorCode(err error) string {
 // have created something the platform does not know of (the specification's orphan
 // mitigation table): no answer (a timeout), a 5xx, a success status with a malformed
 // body, or a success status other than the expected ones. Never after a 422
-// ConcurrencyError, or any other 4xx.
+// ConcurrencyError, or any other 4xx, and not when the connection could not be made:
+// then the request never reached the broker.
 func NeedsOrphanMitigation(err error) bool {
 	var h *HTTPError
 	if !errors.As(err, &h) {
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Op == "dial" {
+			return false
+		}
 		return err != nil // no answer
 	}
 	return h.StatusCode >= 500 || h.Malformed || (h.StatusCode >= 200 && h.StatusCode < 300)

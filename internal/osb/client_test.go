@@ -72,20 +72,27 @@ func TestClientClassifiesFailures(t *testing.T) {
 		wantStatus           int
 		wantCode             string
 		terminal, mitigation bool
+		// down closes the server before the call: the connection is refused.
+		down bool
 	}{
-		{"conflict", answer(409, `{"description":"other attributes"}`), 409, "", true, false},
-		{"bad request", answer(400, `{"description":"bad"}`), 400, "", true, false},
-		{"concurrency", answer(422, `{"error":"ConcurrencyError","description":"busy"}`), 422, ErrConcurrencyError, false, false},
-		{"async required", answer(422, `{"error":"AsyncRequired"}`), 422, ErrAsyncRequired, true, false},
-		{"server error", answer(500, `oops`), 500, "", false, true},
-		{"malformed success", answer(201, `not json`), 201, "", false, true},
-		{"unexpected success", answer(204, ``), 204, "", false, true},
-		{"timeout", func(w http.ResponseWriter, r *http.Request) { time.Sleep(300 * time.Millisecond) }, 0, "", false, true},
+		{"conflict", answer(409, `{"description":"other attributes"}`), 409, "", true, false, false},
+		{"bad request", answer(400, `{"description":"bad"}`), 400, "", true, false, false},
+		{"concurrency", answer(422, `{"error":"ConcurrencyError","description":"busy"}`), 422, ErrConcurrencyError, false, false, false},
+		{"async required", answer(422, `{"error":"AsyncRequired"}`), 422, ErrAsyncRequired, true, false, false},
+		{"server error", answer(500, `oops`), 500, "", false, true, false},
+		{"malformed success", answer(201, `not json`), 201, "", false, true, false},
+		{"unexpected success", answer(204, ``), 204, "", false, true, false},
+		{"timeout", func(w http.ResponseWriter, r *http.Request) { time.Sleep(300 * time.Millisecond) }, 0, "", false, true, false},
+		// The request never reached the broker: nothing to mitigate.
+		{"connection refused", answer(201, `{}`), 0, "", false, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			server := httptest.NewServer(tt.handler)
 			defer server.Close()
+			if tt.down {
+				server.Close()
+			}
 			c := &Client{URL: server.URL, HTTPClient: &http.Client{Timeout: 100 * time.Millisecond}}
 			_, err := c.Provision(context.Background(), "i", &ProvisionRequest{ServiceID: "s", PlanID: "p"}, CallOptions{})
 			if err == nil {

@@ -56,9 +56,8 @@ type Reconciler struct {
 	// APIReader reads the brokers' credential Secrets past the cache, which holds none.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
-	// HTTPClient, when set, carries the requests to brokers (tests); otherwise one is made
-	// per broker from its TLS settings.
-	HTTPClient *http.Client
+	// RequestTimeout bounds each request to a broker; 0 means osb.DefaultTimeout.
+	RequestTimeout time.Duration
 }
 
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterservicebrokers,verbs=get;list;watch
@@ -140,25 +139,25 @@ func (r *Reconciler) fetchCatalog(ctx context.Context, broker *sc.ClusterService
 }
 
 func (r *Reconciler) osbClient(ctx context.Context, broker *sc.ClusterServiceBroker) (*osb.Client, error) {
-	return NewOSBClient(ctx, r.APIReader, broker, r.HTTPClient)
+	return NewOSBClient(ctx, r.APIReader, broker, r.RequestTimeout)
 }
 
 // NewOSBClient is the client for a broker: its URL, its Secret's credentials (read with
-// reader) and its TLS settings; httpClient, when not nil, replaces the one those make.
-func NewOSBClient(ctx context.Context, reader client.Reader, broker *sc.ClusterServiceBroker, httpClient *http.Client) (*osb.Client, error) {
-	c := &osb.Client{URL: broker.Spec.URL, HTTPClient: httpClient}
-	if c.HTTPClient == nil {
-		transport := http.DefaultTransport.(*http.Transport).Clone()
-		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: broker.Spec.InsecureSkipTLSVerify} //nolint:gosec // the user's explicit choice
-		if len(broker.Spec.CABundle) > 0 {
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(broker.Spec.CABundle) {
-				return nil, errors.New("spec.caBundle holds no PEM certificate")
-			}
-			transport.TLSClientConfig.RootCAs = pool
+// reader) and its TLS settings, each request bounded by timeout (0: osb.DefaultTimeout).
+func NewOSBClient(ctx context.Context, reader client.Reader, broker *sc.ClusterServiceBroker, timeout time.Duration) (*osb.Client, error) {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: broker.Spec.InsecureSkipTLSVerify} //nolint:gosec // the user's explicit choice
+	if len(broker.Spec.CABundle) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(broker.Spec.CABundle) {
+			return nil, errors.New("spec.caBundle holds no PEM certificate")
 		}
-		c.HTTPClient = &http.Client{Transport: transport, Timeout: osb.DefaultTimeout}
+		transport.TLSClientConfig.RootCAs = pool
 	}
+	if timeout == 0 {
+		timeout = osb.DefaultTimeout
+	}
+	c := &osb.Client{URL: broker.Spec.URL, HTTPClient: &http.Client{Transport: transport, Timeout: timeout}}
 	auth := broker.Spec.AuthInfo
 	switch {
 	case auth == nil:

@@ -60,6 +60,8 @@ type Reconciler struct {
 	// APIReader reads Secrets past the cache, which holds none.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
+	// RequestTimeout bounds each request to a broker; 0 means osb.DefaultTimeout.
+	RequestTimeout time.Duration
 }
 
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebindings,verbs=get;list;watch;update;patch
@@ -143,7 +145,7 @@ func (r *Reconciler) resolve(ctx context.Context, b *sc.ServiceBinding) (*target
 	if err := r.Get(ctx, client.ObjectKey{Name: t.class.Spec.ClusterServiceBrokerName}, broker); err != nil {
 		return nil, ReasonInstanceNotReady, fmt.Errorf("the broker of instance %q: %w", t.instance.Name, err)
 	}
-	c, err := clusterservicebroker.NewOSBClient(ctx, r.APIReader, broker, nil)
+	c, err := clusterservicebroker.NewOSBClient(ctx, r.APIReader, broker, r.RequestTimeout)
 	if err != nil {
 		return nil, ReasonInstanceNotReady, err
 	}

@@ -79,6 +79,8 @@ type Reconciler struct {
 	// APIReader reads Secrets (broker credentials, parametersFrom) past the cache.
 	APIReader client.Reader
 	Recorder  events.EventRecorder
+	// RequestTimeout bounds each request to a broker; 0 means osb.DefaultTimeout.
+	RequestTimeout time.Duration
 }
 
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=serviceinstances,verbs=get;list;watch;update;patch
@@ -180,7 +182,7 @@ func (r *Reconciler) resolve(ctx context.Context, inst *sc.ServiceInstance) (*ta
 	if err := r.Get(ctx, client.ObjectKey{Name: t.class.Spec.ClusterServiceBrokerName}, broker); err != nil {
 		return nil, ReasonNonexistentBroker, fmt.Errorf("the broker %q of class %q: %w", t.class.Spec.ClusterServiceBrokerName, t.class.Name, err)
 	}
-	c, err := clusterservicebroker.NewOSBClient(ctx, r.APIReader, broker, nil)
+	c, err := clusterservicebroker.NewOSBClient(ctx, r.APIReader, broker, r.RequestTimeout)
 	if err != nil {
 		return nil, ReasonNonexistentBroker, err
 	}

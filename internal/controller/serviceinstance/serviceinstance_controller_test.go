@@ -34,10 +34,17 @@ const timeout = time.Minute
 // the PostgreSQL broker's plans) and starts the controllers for a new namespace.
 func setup(t *testing.T, service string) (string, *osbtest.Broker, *sc.ClusterServiceBroker) {
 	t.Helper()
+	return setupWith(t, service, manager.Options{})
+}
+
+// setupWith is setup with the controllers' options.
+func setupWith(t *testing.T, service string, opts manager.Options) (string, *osbtest.Broker, *sc.ClusterServiceBroker) {
+	t.Helper()
 	ns := harness.Namespace(t)
 	b := &osbtest.Broker{}
 	broker := osbtest.Register(t, harness.Get(t).Client, ns, "broker-"+service, osbtest.PostgresCatalog(service), b)
-	harness.StartControllers(t, manager.Options{Namespaces: []string{ns}})
+	opts.Namespaces = []string{ns}
+	harness.StartControllers(t, opts)
 	plan := &sc.ClusterServicePlan{ObjectMeta: metav1.ObjectMeta{Name: service + "-free"}}
 	harness.WaitFor(t, plan, timeout, "the catalog's plans exist", func() error { return nil })
 	return ns, b, broker
@@ -156,21 +163,58 @@ func TestRefusedProvisioningFails(t *testing.T) {
 	}
 }
 
-// A 5xx may have left something behind: the catalog deletes it (orphan mitigation)
-// before it provisions again.
-func TestServerErrorIsMitigatedBeforeRetrying(t *testing.T) {
-	ns, b, _ := setup(t, "flaky-db")
-	var provisions atomic.Int32
-	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
-		if call.Method == "Provision" && provisions.Add(1) == 1 {
-			return osb.Response{}, fmt.Errorf("database host unreachable")
-		}
-		return osb.Response{}, nil
-	})
-	inst := newInstance(t, ns, "flaky", "flaky-db", `{"init-db-args":"--no-locale"}`)
+// A 5xx or a timeout may have left something behind: the catalog deletes it (orphan
+// mitigation) before it provisions again.
+func TestUnansweredProvisioningIsMitigatedBeforeRetrying(t *testing.T) {
+	const requestTimeout = time.Second
+	tests := []struct {
+		service string
+		// firstAnswer is the broker's answer to the first provisioning.
+		firstAnswer func() (osb.Response, error)
+	}{
+		{"flaky-db", func() (osb.Response, error) { return osb.Response{}, fmt.Errorf("database host unreachable") }},
+		{"slow-db", func() (osb.Response, error) {
+			time.Sleep(2 * requestTimeout) // the catalog has given up waiting by then
+			return osb.Response{}, nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.service, func(t *testing.T) {
+			ns, b, _ := setupWith(t, tt.service, manager.Options{BrokerRequestTimeout: requestTimeout})
+			var provisions atomic.Int32
+			b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
+				if call.Method == "Provision" && provisions.Add(1) == 1 {
+					return tt.firstAnswer()
+				}
+				return osb.Response{}, nil
+			})
+			inst := newInstance(t, ns, "unanswered", tt.service, `{"init-db-args":"--no-locale"}`)
+			waitCondition(t, inst, sc.ConditionReady, metav1.ConditionTrue, serviceinstance.ReasonProvisionedSuccessfully)
+			if methods := b.Methods(); !slices.Equal(methods[:3], []string{"Provision", "Deprovision", "Provision"}) {
+				t.Errorf("calls %v, want Provision, Deprovision (orphan mitigation), Provision", methods)
+			}
+		})
+	}
+}
+
+// A broker that is down (connection refused) never got the request: the catalog retries
+// with backoff, showing why, and provisions once the broker is back, without an orphan
+// mitigation.
+func TestBrokerDownAtProvisionIsRetried(t *testing.T) {
+	ns, b, _ := setup(t, "down-db")
+	b.Stop()
+	inst := newInstance(t, ns, "patient", "down-db", "")
+	waitCondition(t, inst, sc.ConditionReady, metav1.ConditionFalse, serviceinstance.ReasonErrorCallingBroker)
+	if c := meta.FindStatusCondition(inst.Status.Conditions, sc.ConditionReady); !strings.Contains(c.Message, "connection refused") {
+		t.Errorf("Ready message %q does not say the broker refused the connection", c.Message)
+	}
+	if meta.IsStatusConditionTrue(inst.Status.Conditions, sc.ConditionFailed) {
+		t.Error("Failed while the broker is down: it must be retried")
+	}
+	b.Start(t)
 	waitCondition(t, inst, sc.ConditionReady, metav1.ConditionTrue, serviceinstance.ReasonProvisionedSuccessfully)
-	if methods := b.Methods(); !slices.Equal(methods[:3], []string{"Provision", "Deprovision", "Provision"}) {
-		t.Errorf("calls %v, want Provision, Deprovision (orphan mitigation), Provision", methods)
+	if methods := b.Methods(); !slices.Equal(methods, []string{"Provision"}) {
+		t.Errorf("calls %v, want one Provision", methods)
 	}
 }
 

@@ -5,10 +5,11 @@ package osbtest
 
 import (
 	"context"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -37,6 +38,10 @@ type Broker struct {
 	mu     sync.Mutex
 	calls  []Call
 	answer func(Call) (osb.Response, error)
+	// server serves the broker on addr (set by Serve).
+	server  *http.Server
+	handler http.Handler
+	addr    string
 }
 
 // SetAnswer replaces the answering function.
@@ -51,6 +56,17 @@ func (b *Broker) Calls() []Call {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]Call(nil), b.calls...)
+}
+
+// CallsOf returns the calls of method so far.
+func (b *Broker) CallsOf(method string) []Call {
+	var of []Call
+	for _, c := range b.Calls() {
+		if c.Method == method {
+			of = append(of, c)
+		}
+	}
+	return of
 }
 
 // Methods returns the methods of the calls so far, in order.
@@ -69,9 +85,41 @@ func Serve(t testing.TB, catalog osb.Catalog, creds osb.Credentials, b *Broker) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := httptest.NewServer(h)
-	t.Cleanup(server.Close)
-	return server.URL
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	b.handler, b.addr = h, ln.Addr().String()
+	b.mu.Unlock()
+	b.serve(ln)
+	t.Cleanup(b.Stop)
+	return "http://" + b.addr
+}
+
+func (b *Broker) serve(ln net.Listener) {
+	server := &http.Server{Handler: b.handler, ReadHeaderTimeout: 10 * time.Second}
+	b.mu.Lock()
+	b.server = server
+	b.mu.Unlock()
+	go func() { _ = server.Serve(ln) }()
+}
+
+// Stop takes the broker down: connections to its address are refused until Start.
+func (b *Broker) Stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_ = b.server.Close()
+}
+
+// Start brings a stopped broker back on its address.
+func (b *Broker) Start(t testing.TB) {
+	t.Helper()
+	ln, err := net.Listen("tcp", b.addr)
+	if err != nil {
+		t.Fatalf("listening on the broker's address again: %v", err)
+	}
+	b.serve(ln)
 }
 
 func (b *Broker) handle(method string, req *osb.Request, body any) (osb.Response, error) {
