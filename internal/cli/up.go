@@ -91,17 +91,17 @@ func runUp(ctx context.Context, opts upOptions, out io.Writer) error {
 		return fmt.Errorf("starting the cluster: %w", err)
 	}
 	log.Info("Cluster ready", "kubeconfig", cluster.KubeconfigPath(), "took", time.Since(began).Round(time.Millisecond))
-	stopControllers, controllersFailed, err := startControllers(ctx, cluster)
-	if err != nil {
-		return errors.Join(fmt.Errorf("starting Kubia's controllers: %w", err), cluster.Stop())
-	}
+	stopControllers, controllersFailed := func() {}, (<-chan error)(nil)
 	if cfg.Node != nil {
-		brokerLines, err := installBroker(ctx, cluster, dataDir)
+		// Pods can run: Kubia's components run in the cluster, installed by its chart, as
+		// in production (so brokers are reached through cluster DNS).
+		lines, err := installChart(ctx, cluster, dataDir)
 		if err != nil {
-			stopControllers()
 			return errors.Join(err, cluster.Stop())
 		}
-		fmt.Fprint(out, brokerLines)
+		fmt.Fprint(out, lines)
+	} else if stopControllers, controllersFailed, err = startControllers(ctx, cluster); err != nil {
+		return errors.Join(fmt.Errorf("starting Kubia's controllers: %w", err), cluster.Stop())
 	}
 	fmt.Fprintf(out, "%s (%s): export KUBECONFIG=%s; kubectl get ns\n",
 		ReadyMessage, time.Since(began).Round(100*time.Millisecond), cluster.KubeconfigPath())
@@ -158,7 +158,8 @@ func nodeConfig(ctx context.Context, mode string) (*localcluster.NodeConfig, err
 }
 
 // startControllers installs Kubia's CRDs and runs kubia-controller-manager's controllers in
-// this process (one instance, guarded by the data dir lock, so without leader election).
+// this process, for a cluster without a node, where the chart's pods could not run (one
+// instance, guarded by the data dir lock, so without leader election).
 // It returns once they run, with a function that stops them and a channel that delivers
 // their error if they stop on their own.
 func startControllers(ctx context.Context, cluster *localcluster.Cluster) (stop func(), failed <-chan error, err error) {

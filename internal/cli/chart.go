@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubia-dev/kubia/charts"
 	"github.com/kubia-dev/kubia/internal/localcluster"
+	"github.com/kubia-dev/kubia/internal/manager"
 )
 
 // The chart's release on the node.
@@ -25,9 +26,15 @@ const (
 	releaseNamespace = "kubia-system"
 )
 
-// installBroker installs Kubia's Helm chart on the node with kubia-broker only (this
-// process runs the controllers), and returns the lines telling where the broker answers.
-func installBroker(ctx context.Context, cluster *localcluster.Cluster, dataDir string) (string, error) {
+// installChart installs (or upgrades) Kubia's Helm chart on the node:
+// kubia-controller-manager and kubia-broker. It returns the lines telling where the
+// broker answers.
+func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir string) (string, error) {
+	// Helm creates CRDs on the first install only: apply them so an upgraded Kubia's
+	// reach the cluster too.
+	if err := manager.InstallCRDs(ctx, cluster.RESTConfig()); err != nil {
+		return "", err
+	}
 	binDir, err := localcluster.DefaultBinDir()
 	if err != nil {
 		return "", err
@@ -36,11 +43,12 @@ func installBroker(ctx context.Context, cluster *localcluster.Cluster, dataDir s
 	if err != nil {
 		return "", err
 	}
+	// One replica: the local node has no other to fail over to.
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "helm"), "upgrade", "--install", releaseName, chartDir,
 		"--namespace", releaseNamespace, "--create-namespace", "--kubeconfig", cluster.KubeconfigPath(),
-		"--set", "controllerManager.enabled=false", "--wait", "--timeout", "3m")
+		"--set", "replicas=1", "--wait", "--timeout", "3m")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("installing the chart (kubia-broker) with helm: %w\n%s", err, out)
+		return "", fmt.Errorf("installing Kubia's chart with helm: %w\n%s", err, out)
 	}
 	c, err := client.New(cluster.RESTConfig(), client.Options{})
 	if err != nil {
@@ -54,9 +62,10 @@ func installBroker(ctx context.Context, cluster *localcluster.Cluster, dataDir s
 	if err := waitAnswers(ctx, hostURL+"/healthz"); err != nil {
 		return "", fmt.Errorf("kubia-broker is installed but does not answer at %s: %w", hostURL, err)
 	}
-	return fmt.Sprintf("kubia-broker (Open Service Broker): http://kubia-broker.%s.svc in the cluster, %s from this machine;\n"+
+	return fmt.Sprintf("kubia-controller-manager: in the cluster (kubectl -n %s logs deploy/kubia-controller-manager)\n"+
+		"kubia-broker (Open Service Broker): http://kubia-broker.%s.svc in the cluster, %s from this machine;\n"+
 		"  user and password: kubectl -n %s get secret kubia-broker-auth -o go-template='{{.data.username|base64decode}} {{.data.password|base64decode}}'\n",
-		releaseNamespace, hostURL, releaseNamespace), nil
+		releaseNamespace, releaseNamespace, hostURL, releaseNamespace), nil
 }
 
 // waitAnswers waits until url answers: the broker's pods are ready when helm returns,
