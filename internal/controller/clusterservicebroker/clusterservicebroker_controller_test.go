@@ -19,6 +19,7 @@ import (
 
 	sc "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
 	"github.com/kubia-dev/kubia/internal/controller/clusterservicebroker"
+	"github.com/kubia-dev/kubia/internal/controller/serviceinstance"
 	"github.com/kubia-dev/kubia/internal/manager"
 	"github.com/kubia-dev/kubia/internal/osb"
 	"github.com/kubia-dev/kubia/internal/pgbroker"
@@ -130,6 +131,18 @@ func TestBrokerCatalogBecomesClassesAndPlans(t *testing.T) {
 	harness.WaitFor(t, free, timeout, "the used plan is marked removed, not deleted", func() error {
 		if !free.Status.RemovedFromBrokerCatalog {
 			return fmt.Errorf("not marked removed")
+		}
+		return nil
+	})
+	// A removed plan takes no new instances.
+	late := &sc.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Name: "late", Namespace: ns},
+		Spec: sc.ServiceInstanceSpec{ClusterServiceClassName: pgbroker.ServiceName, ClusterServicePlanName: "free"}}
+	if err := c.Create(t.Context(), late); err != nil {
+		t.Fatal(err)
+	}
+	harness.WaitFor(t, late, timeout, "an instance of the removed plan is refused", func() error {
+		if c := meta.FindStatusCondition(late.Status.Conditions, sc.ConditionFailed); c == nil || c.Status != metav1.ConditionTrue || c.Reason != serviceinstance.ReasonRemovedPlan {
+			return fmt.Errorf("conditions %+v", late.Status.Conditions)
 		}
 		return nil
 	})

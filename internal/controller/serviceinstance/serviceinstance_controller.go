@@ -62,6 +62,7 @@ const (
 	ReasonNonexistentClass         = "ReferencesNonexistentServiceClass"
 	ReasonNonexistentPlan          = "ReferencesNonexistentServicePlan"
 	ReasonNonexistentBroker        = "ReferencesNonexistentBroker"
+	ReasonRemovedPlan              = "ReferencesRemovedServicePlan"
 	ReasonErrorWithParameters      = "ErrorWithParameters"
 )
 
@@ -149,6 +150,10 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, inst *sc.ServiceInstance
 		if catalogcall.FailedFor(status.Conditions, inst.Generation) {
 			return ctrl.Result{}, nil // terminal: the spec must change first
 		}
+		if t.plan.Status.RemovedFromBrokerCatalog {
+			r.refuseRemovedPlan(inst, status)
+			return ctrl.Result{}, nil
+		}
 		return r.provision(ctx, inst, status, t)
 	}
 	_, want, err := r.properties(ctx, inst, t)
@@ -164,7 +169,19 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, inst *sc.ServiceInstance
 	if catalogcall.FailedFor(status.Conditions, inst.Generation) || has == nil {
 		return ctrl.Result{}, nil
 	}
+	if has.ClusterServicePlanExternalID != want.ClusterServicePlanExternalID && t.plan.Status.RemovedFromBrokerCatalog {
+		r.refuseRemovedPlan(inst, status)
+		return ctrl.Result{}, nil
+	}
 	return r.update(ctx, inst, status, t)
+}
+
+// refuseRemovedPlan fails this generation: a plan the broker's catalog dropped serves the
+// instances that have it, but takes no new ones.
+func (r *Reconciler) refuseRemovedPlan(inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus) {
+	msg := fmt.Sprintf("the plan %q of class %q was removed from the broker's catalog; choose another", inst.Spec.ClusterServicePlanName, inst.Spec.ClusterServiceClassName)
+	r.Recorder.Eventf(inst, nil, corev1.EventTypeWarning, ReasonRemovedPlan, OperationProvision, "%s", msg)
+	catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonRemovedPlan, msg, inst.Generation, true)
 }
 
 // resolve finds the instance's class, plan and broker by their catalog names.

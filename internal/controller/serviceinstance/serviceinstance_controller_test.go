@@ -350,3 +350,45 @@ func TestParametersFromSecretAreSentAndRedacted(t *testing.T) {
 		t.Errorf("status external properties %+v (%s)", props, props.Parameters.Raw)
 	}
 }
+
+// The controllers keep an operation in the instance's status: controllers stopped while
+// a provisioning is being polled (as when the leader's process dies) are replaced by new
+// ones that go on polling the same operation, without provisioning again.
+func TestRestartedControllersResumePolling(t *testing.T) {
+	ns := harness.Namespace(t)
+	b := &osbtest.Broker{}
+	osbtest.Register(t, harness.Get(t).Client, ns, "broker-resumed-db", osbtest.PostgresCatalog("resumed-db"), b)
+	var finished atomic.Bool
+	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
+		switch call.Method {
+		case "Provision":
+			return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "op-long"}}, nil
+		case "LastOperation":
+			if !finished.Load() {
+				return osb.Response{Status: http.StatusOK, Body: osb.LastOperationResponse{State: osb.StateInProgress}}, nil
+			}
+		}
+		return osb.Response{}, nil
+	})
+	stop := harness.StartControllers(t, manager.Options{Namespaces: []string{ns}})
+	harness.WaitFor(t, &sc.ClusterServicePlan{ObjectMeta: metav1.ObjectMeta{Name: "resumed-db-free"}}, timeout, "the catalog's plans exist", func() error { return nil })
+	inst := newInstance(t, ns, "resumed", "resumed-db", "")
+	harness.WaitFor(t, inst, timeout, "the provisioning is being polled", func() error {
+		if !inst.Status.AsyncOpInProgress || len(b.CallsOf("LastOperation")) == 0 {
+			return fmt.Errorf("async %v, calls %v", inst.Status.AsyncOpInProgress, b.Methods())
+		}
+		return nil
+	})
+	stop()
+	finished.Store(true)
+	harness.StartControllers(t, manager.Options{Namespaces: []string{ns}})
+	waitCondition(t, inst, sc.ConditionReady, metav1.ConditionTrue, serviceinstance.ReasonProvisionedSuccessfully)
+	if n := len(b.CallsOf("Provision")); n != 1 {
+		t.Errorf("%d provisionings, want 1: calls %v", n, b.Methods())
+	}
+	for _, call := range b.CallsOf("LastOperation") {
+		if q, ok := call.Body.(osb.OperationQuery); !ok || q.Operation != "op-long" {
+			t.Errorf("last_operation polled with %#v, want operation op-long", call.Body)
+		}
+	}
+}
