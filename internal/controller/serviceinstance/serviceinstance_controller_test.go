@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -351,18 +354,24 @@ func TestParametersFromSecretAreSentAndRedacted(t *testing.T) {
 	}
 }
 
-// The controllers keep an operation in the instance's status: controllers stopped while
-// a provisioning is being polled (as when the leader's process dies) are replaced by new
-// ones that go on polling the same operation, without provisioning again.
-func TestRestartedControllersResumePolling(t *testing.T) {
+// kubia-controller-manager's process, SIGKILLed mid-operation twice: while its
+// provisioning request is at the broker, then while it polls the operation. Each
+// successor carries on from the instance's status: it repeats the unanswered request
+// (the same instance id and body: idempotent at an OSB broker), then polls the same
+// operation; the instance ends provisioned, once, with nothing to mitigate.
+func TestKilledControllerManagerResumesProvisioning(t *testing.T) {
 	ns := harness.Namespace(t)
 	b := &osbtest.Broker{}
-	osbtest.Register(t, harness.Get(t).Client, ns, "broker-resumed-db", osbtest.PostgresCatalog("resumed-db"), b)
+	osbtest.Register(t, harness.Get(t).Client, ns, "broker-killed-db", osbtest.PostgresCatalog("killed-db"), b)
+	killed := make(chan struct{})
 	var finished atomic.Bool
 	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
 		switch call.Method {
 		case "Provision":
-			return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "op-long"}}, nil
+			if len(b.CallsOf("Provision")) == 1 {
+				<-killed // answered only once the caller is dead
+			}
+			return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "op-1"}}, nil
 		case "LastOperation":
 			if !finished.Load() {
 				return osb.Response{Status: http.StatusOK, Body: osb.LastOperationResponse{State: osb.StateInProgress}}, nil
@@ -370,25 +379,77 @@ func TestRestartedControllersResumePolling(t *testing.T) {
 		}
 		return osb.Response{}, nil
 	})
-	stop := harness.StartControllers(t, manager.Options{Namespaces: []string{ns}})
-	harness.WaitFor(t, &sc.ClusterServicePlan{ObjectMeta: metav1.ObjectMeta{Name: "resumed-db-free"}}, timeout, "the catalog's plans exist", func() error { return nil })
-	inst := newInstance(t, ns, "resumed", "resumed-db", "")
+	binary := buildControllerManager(t)
+	first := startControllerManager(t, binary)
+	harness.WaitFor(t, &sc.ClusterServicePlan{ObjectMeta: metav1.ObjectMeta{Name: "killed-db-free"}}, timeout, "the catalog's plans exist", func() error { return nil })
+	inst := newInstance(t, ns, "survivor", "killed-db", `{"init-db-args":"--no-locale"}`)
+	harness.Eventually(t, timeout, "the provisioning request is at the broker", func(context.Context) error {
+		if len(b.CallsOf("Provision")) == 0 {
+			return fmt.Errorf("calls %v", b.Methods())
+		}
+		return nil
+	})
+	first.kill()
+	close(killed)
+
+	second := startControllerManager(t, binary)
 	harness.WaitFor(t, inst, timeout, "the provisioning is being polled", func() error {
 		if !inst.Status.AsyncOpInProgress || len(b.CallsOf("LastOperation")) == 0 {
 			return fmt.Errorf("async %v, calls %v", inst.Status.AsyncOpInProgress, b.Methods())
 		}
 		return nil
 	})
-	stop()
+	second.kill()
 	finished.Store(true)
-	harness.StartControllers(t, manager.Options{Namespaces: []string{ns}})
+
+	startControllerManager(t, binary)
 	waitCondition(t, inst, sc.ConditionReady, metav1.ConditionTrue, serviceinstance.ReasonProvisionedSuccessfully)
-	if n := len(b.CallsOf("Provision")); n != 1 {
-		t.Errorf("%d provisionings, want 1: calls %v", n, b.Methods())
+	provisions := b.CallsOf("Provision")
+	if len(provisions) != 2 || b.CallsOf("Deprovision") != nil {
+		t.Fatalf("calls %v, want the unanswered provisioning repeated once and nothing deprovisioned", b.Methods())
 	}
-	for _, call := range b.CallsOf("LastOperation") {
-		if q, ok := call.Body.(osb.OperationQuery); !ok || q.Operation != "op-long" {
-			t.Errorf("last_operation polled with %#v, want operation op-long", call.Body)
+	for _, p := range provisions {
+		if p.Request.InstanceID != inst.Spec.ExternalID || p.Body.(*osb.ProvisionRequest).Parameters["init-db-args"] != "--no-locale" {
+			t.Errorf("provisioning %+v of instance %s: not the same request", p.Body, p.Request.InstanceID)
 		}
 	}
+	for _, call := range b.CallsOf("LastOperation") {
+		if q, ok := call.Body.(osb.OperationQuery); !ok || q.Operation != "op-1" {
+			t.Errorf("last_operation polled with %#v, want operation op-1", call.Body)
+		}
+	}
+}
+
+func buildControllerManager(t *testing.T) string {
+	t.Helper()
+	binary := filepath.Join(t.TempDir(), "kubia-controller-manager")
+	if out, err := exec.Command("go", "build", "-o", binary, "github.com/kubia-dev/kubia/cmd/kubia-controller-manager").CombinedOutput(); err != nil {
+		t.Fatalf("building kubia-controller-manager: %v\n%s", err, out)
+	}
+	return binary
+}
+
+// controllerManager is a kubia-controller-manager process, watching every namespace.
+type controllerManager struct{ cmd *exec.Cmd }
+
+func startControllerManager(t *testing.T, binary string) *controllerManager {
+	t.Helper()
+	cmd := exec.Command(binary, "--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+harness.Get(t).Cluster.KubeconfigPath())
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &controllerManager{cmd: cmd}
+	t.Cleanup(p.kill)
+	return p
+}
+
+// kill stops the process with SIGKILL: no chance to finish anything.
+func (p *controllerManager) kill() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
 }
