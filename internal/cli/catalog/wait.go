@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -103,19 +102,22 @@ func (o *options) waitGone(ctx context.Context, c client.Client, obj client.Obje
 	}, &p)
 }
 
-// poll calls done every pollInterval until it is done or fails, or timeout passes.
+// poll calls done every pollInterval until it is done or fails, or timeout passes. The
+// reads get ctx, not the deadline: a read the deadline cut short (the client's rate
+// limiter refuses to wait past one) would fail the command instead of timing it out.
 func (o *options) poll(ctx context.Context, timeout time.Duration, done func(context.Context) (bool, error), p *progress) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
 	tick := time.NewTicker(o.pollInterval)
 	defer tick.Stop()
 	for {
-		ok, err := done(ctx)
-		if ok || (err != nil && !errors.Is(err, context.DeadlineExceeded)) {
+		if ok, err := done(ctx); ok || err != nil {
 			return err
 		}
 		select {
 		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
 			return fmt.Errorf("gave up after %s; last state: %q", timeout, p.last)
 		case <-tick.C:
 		}
