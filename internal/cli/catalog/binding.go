@@ -13,8 +13,7 @@ import (
 
 type bindOptions struct {
 	name, secretName string
-	params           []string
-	paramsJSON       string
+	paramFlags
 	waitFlags
 	output
 }
@@ -35,8 +34,7 @@ func newBindCommand(o *options) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&b.name, "name", "", "the binding's name (default: the instance's)")
 	cmd.Flags().StringVar(&b.secretName, "secret-name", "", "the Secret the credentials go to (default: the binding's name)")
-	cmd.Flags().StringArrayVarP(&b.params, "param", "p", nil, "a parameter for the broker, key=value (repeatable; values are strings)")
-	cmd.Flags().StringVar(&b.paramsJSON, "params-json", "", "parameters as a JSON object")
+	b.paramFlags.addFlags(cmd)
 	b.waitFlags.addFlags(cmd, "the credentials are in the Secret (or the binding Failed)")
 	b.output.addFlag(cmd)
 	return cmd
@@ -54,7 +52,7 @@ func (o *options) bind(cmd *cobra.Command, instance string, b bindOptions) error
 	if err != nil {
 		return fmt.Errorf("reading the instance: %w", err)
 	}
-	params, err := parameters(b.params, b.paramsJSON)
+	params, err := b.raw()
 	if err != nil {
 		return err
 	}

@@ -16,8 +16,7 @@ import (
 
 type provisionOptions struct {
 	class, plan string
-	params      []string
-	paramsJSON  string
+	paramFlags
 	waitFlags
 	output
 }
@@ -39,8 +38,7 @@ func newProvisionCommand(o *options) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&p.class, "class", "", "the class's name, as kubia catalog marketplace lists it (required)")
 	cmd.Flags().StringVar(&p.plan, "plan", "", "the plan's name (required)")
-	cmd.Flags().StringArrayVarP(&p.params, "param", "p", nil, "a parameter for the broker, key=value (repeatable; values are strings)")
-	cmd.Flags().StringVar(&p.paramsJSON, "params-json", "", `parameters as a JSON object, e.g. '{"size": 2}'`)
+	p.paramFlags.addFlags(cmd)
 	p.waitFlags.addFlags(cmd, "the instance is Ready (or Failed)")
 	p.output.addFlag(cmd)
 	return cmd
@@ -61,7 +59,7 @@ func (o *options) provision(cmd *cobra.Command, name string, p provisionOptions)
 	if err := checkOffered(cmd, c, p.class, p.plan); err != nil {
 		return err
 	}
-	params, err := parameters(p.params, p.paramsJSON)
+	params, err := p.raw()
 	if err != nil {
 		return err
 	}

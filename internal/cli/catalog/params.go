@@ -5,8 +5,22 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
 )
+
+// paramFlags are --param and --params-json: the parameters sent to the broker.
+type paramFlags struct {
+	pairs []string
+	json  string
+}
+
+func (f *paramFlags) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVarP(&f.pairs, "param", "p", nil, "a parameter for the broker, key=value (repeatable; values are strings)")
+	cmd.Flags().StringVar(&f.json, "params-json", "", `parameters as a JSON object, e.g. '{"size": 2}'`)
+}
+
+func (f paramFlags) raw() (*runtime.RawExtension, error) { return parameters(f.pairs, f.json) }
 
 // parameters merges --params-json (a JSON object) and --param key=value pairs (string
 // values) into the raw parameters of an instance or binding; nil when there are none.
