@@ -27,13 +27,21 @@ func main() {
 	flag.Float64Var(&qps, "kube-api-qps", 200, "requests per second to the API server")
 	flag.IntVar(&opts.Burst, "kube-api-burst", 400, "burst of requests to the API server")
 	flag.IntVar(&opts.Workers, "workers", 8, "objects each controller reconciles at once")
-	flag.DurationVar(&opts.BrokerRequestTimeout, "broker-request-timeout", osb.DefaultTimeout, "bound of each request to a Service Catalog broker")
+	flag.DurationVar(&opts.BrokerRequestTimeout, "broker-request-timeout", osb.DefaultTimeout, "bound of each request to a Service Catalog broker (> 0)")
+	flag.Func("namespace", "reconcile only this namespace's objects (repeatable; default: every namespace)", func(ns string) error {
+		opts.Namespaces = append(opts.Namespaces, ns)
+		return nil
+	})
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	opts.QPS = float32(qps)
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	if opts.BrokerRequestTimeout <= 0 {
+		log.Error(nil, "--broker-request-timeout must be positive", "value", opts.BrokerRequestTimeout)
+		os.Exit(2)
+	}
 
 	mgr, err := manager.New(ctrl.GetConfigOrDie(), opts)
 	if err != nil {

@@ -114,7 +114,10 @@ func assertBookServiceCatalog(t *testing.T, kubeconfig string) {
 	// keeps running.
 	kubectl(t, kubeconfig, "delete", "-f", harness.BookPath(t, "my-postgres-db-binding.yaml"), "--wait", "--timeout="+catalogTimeout.String())
 	waitDeleted(t, kubeconfig, "secret/postgres-secret")
-	if _, err := tryConnectPostgres(t, kubeconfig, creds); err == nil || !strings.Contains(err.Error(), "password authentication failed") {
+	if conn, err := tryConnectPostgres(t, kubeconfig, creds); err == nil || !strings.Contains(err.Error(), "password authentication failed") {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
 		t.Errorf("the unbound credentials still log in (or fail otherwise): %v", err)
 	}
 	kubectl(t, kubeconfig, "wait", "serviceinstance/my-postgres-db", "--for=condition=Ready", "--timeout=10s")

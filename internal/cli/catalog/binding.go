@@ -85,7 +85,7 @@ func newUnbindCommand(o *options) *cobra.Command {
 		Use:   "unbind INSTANCE | unbind --name BINDING",
 		Short: "Delete an instance's bindings (or one, by name): the broker revokes the credentials, the Secrets go",
 		Args: func(cmd *cobra.Command, args []string) error {
-			if (len(args) == 1) == (name != "") {
+			if len(args) > 1 || (len(args) == 1) == (name != "") {
 				return fmt.Errorf("give either an instance or --name of a binding")
 			}
 			return nil

@@ -143,6 +143,7 @@ func TestCatalogCommands(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "premium instances need a credit card") || !strings.Contains(err.Error(), "failed") {
 		t.Errorf("provisioning refused by the broker: %v", err)
 	}
+	assertContains(t, out, "ServiceInstance "+ns+"/big created", "ProvisionCallFailed: broker answered 400")
 
 	// bind: the credentials land in the Secret; describe shows its keys, never values.
 	out = mustRun(t, ns, "bind", "db", "--secret-name", "db-creds", "--wait")
@@ -183,8 +184,8 @@ func TestCatalogCommands(t *testing.T) {
 	})
 
 	// deprovision is blocked while bindings exist: --wait shows why until it gives up.
-	out, err = run(t, ns, "deprovision", "db", "--wait", "--timeout", "5s")
-	if err == nil || !strings.Contains(err.Error(), "gave up after 5s") {
+	out, err = run(t, ns, "deprovision", "db", "--wait", "--timeout", "10s")
+	if err == nil || !strings.Contains(err.Error(), "gave up after 10s") {
 		t.Errorf("deprovisioning with a binding: %v", err)
 	}
 	assertContains(t, out, "ServiceInstance "+ns+"/db deleted", serviceinstance.ReasonDeprovisionBlocked)
@@ -213,11 +214,4 @@ func TestCatalogCommands(t *testing.T) {
 	if got := b.CallsOf("Deprovision"); len(got) != 2 {
 		t.Errorf("%d deprovision calls", len(got))
 	}
-}
-
-func statusReason(conds []metav1.Condition) string {
-	if c := meta.FindStatusCondition(conds, sc.ConditionReady); c != nil {
-		return c.Reason
-	}
-	return ""
 }

@@ -28,8 +28,8 @@ func (f paramFlags) raw() (*runtime.RawExtension, error) { return parameters(f.p
 func parameters(pairs []string, paramsJSON string) (*runtime.RawExtension, error) {
 	params := map[string]any{}
 	if paramsJSON != "" {
-		if err := json.Unmarshal([]byte(paramsJSON), &params); err != nil {
-			return nil, fmt.Errorf("--params-json must be a JSON object: %w", err)
+		if err := json.Unmarshal([]byte(paramsJSON), &params); err != nil || params == nil {
+			return nil, fmt.Errorf("--params-json must be a JSON object, not %s", paramsJSON)
 		}
 	}
 	for _, pair := range pairs {

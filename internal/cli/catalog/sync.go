@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sc "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
@@ -25,13 +26,17 @@ func newSyncCommand(o *options) *cobra.Command {
 				return err
 			}
 			broker := &sc.ClusterServiceBroker{}
-			if err := c.Get(cmd.Context(), client.ObjectKey{Name: args[0]}, broker); err != nil {
-				return fmt.Errorf("reading ClusterServiceBroker %q: %w", args[0], err)
-			}
-			before := broker.DeepCopy()
-			broker.Spec.RelistRequests++
-			// The optimistic lock makes two concurrent syncs count twice instead of once.
-			if err := c.Patch(cmd.Context(), broker, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+			// Raised on the resourceVersion read, again on a conflict: two concurrent
+			// syncs each count.
+			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				if err := c.Get(cmd.Context(), client.ObjectKey{Name: args[0]}, broker); err != nil {
+					return fmt.Errorf("reading ClusterServiceBroker %q: %w", args[0], err)
+				}
+				before := broker.DeepCopy()
+				broker.Spec.RelistRequests++
+				return c.Patch(cmd.Context(), broker, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+			})
+			if err != nil {
 				return fmt.Errorf("requesting a relist of %q: %w", args[0], err)
 			}
 			fmt.Fprintf(o.Out, "Relist of ClusterServiceBroker %s requested (relistRequests %d)\n", broker.Name, broker.Spec.RelistRequests)

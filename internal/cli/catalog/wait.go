@@ -102,16 +102,24 @@ func (o *options) waitGone(ctx context.Context, c client.Client, obj client.Obje
 	}, &p)
 }
 
+// readTimeout bounds each read of --wait, so an API server that stops answering cannot
+// hold the command past --timeout for long.
+const readTimeout = 30 * time.Second
+
 // poll calls done every pollInterval until it is done or fails, or timeout passes. The
-// reads get ctx, not the deadline: a read the deadline cut short (the client's rate
-// limiter refuses to wait past one) would fail the command instead of timing it out.
+// reads get their own bound, not the deadline: a read the deadline cut short (the
+// client's rate limiter refuses to wait past one) would fail the command instead of
+// timing it out.
 func (o *options) poll(ctx context.Context, timeout time.Duration, done func(context.Context) (bool, error), p *progress) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(o.pollInterval)
 	defer tick.Stop()
 	for {
-		if ok, err := done(ctx); ok || err != nil {
+		readCtx, cancel := context.WithTimeout(ctx, readTimeout)
+		ok, err := done(readCtx)
+		cancel()
+		if ok || err != nil {
 			return err
 		}
 		select {

@@ -146,6 +146,8 @@ func (r *Reconciler) osbClient(ctx context.Context, broker *sc.ClusterServiceBro
 // reader) and its TLS settings, each request bounded by timeout (0: osb.DefaultTimeout).
 func NewOSBClient(ctx context.Context, reader client.Reader, broker *sc.ClusterServiceBroker, timeout time.Duration) (*osb.Client, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// A client lives for one reconcile: a kept-alive connection would outlive it, idle.
+	transport.DisableKeepAlives = true
 	transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: broker.Spec.InsecureSkipTLSVerify} //nolint:gosec // the user's explicit choice
 	if len(broker.Spec.CABundle) > 0 {
 		pool := x509.NewCertPool()

@@ -150,8 +150,10 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, inst *sc.ServiceInstance
 		if catalogcall.FailedFor(status.Conditions, inst.Generation) {
 			return ctrl.Result{}, nil // terminal: the spec must change first
 		}
-		if t.plan.Status.RemovedFromBrokerCatalog {
-			r.refuseRemovedPlan(inst, status)
+		// A provisioning recorded as started (its answer lost) is repeated, whatever the
+		// catalog says now: the broker may hold it.
+		if t.plan.Status.RemovedFromBrokerCatalog && status.CurrentOperation == "" {
+			r.refuseRemovedPlan(inst, status, OperationProvision)
 			return ctrl.Result{}, nil
 		}
 		return r.provision(ctx, inst, status, t)
@@ -169,8 +171,8 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, inst *sc.ServiceInstance
 	if catalogcall.FailedFor(status.Conditions, inst.Generation) || has == nil {
 		return ctrl.Result{}, nil
 	}
-	if has.ClusterServicePlanExternalID != want.ClusterServicePlanExternalID && t.plan.Status.RemovedFromBrokerCatalog {
-		r.refuseRemovedPlan(inst, status)
+	if has.ClusterServicePlanExternalID != want.ClusterServicePlanExternalID && t.plan.Status.RemovedFromBrokerCatalog && status.CurrentOperation == "" {
+		r.refuseRemovedPlan(inst, status, OperationUpdate)
 		return ctrl.Result{}, nil
 	}
 	return r.update(ctx, inst, status, t)
@@ -178,9 +180,9 @@ func (r *Reconciler) reconcileSpec(ctx context.Context, inst *sc.ServiceInstance
 
 // refuseRemovedPlan fails this generation: a plan the broker's catalog dropped serves the
 // instances that have it, but takes no new ones.
-func (r *Reconciler) refuseRemovedPlan(inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus) {
+func (r *Reconciler) refuseRemovedPlan(inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus, op string) {
 	msg := fmt.Sprintf("the plan %q of class %q was removed from the broker's catalog; choose another", inst.Spec.ClusterServicePlanName, inst.Spec.ClusterServiceClassName)
-	r.Recorder.Eventf(inst, nil, corev1.EventTypeWarning, ReasonRemovedPlan, OperationProvision, "%s", msg)
+	r.Recorder.Eventf(inst, nil, corev1.EventTypeWarning, ReasonRemovedPlan, op, "%s", msg)
 	catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonRemovedPlan, msg, inst.Generation, true)
 }
 

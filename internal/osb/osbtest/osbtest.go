@@ -109,13 +109,23 @@ func (b *Broker) serve(ln net.Listener) {
 func (b *Broker) Stop() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	_ = b.server.Close()
+	if b.server != nil {
+		_ = b.server.Close()
+	}
 }
 
 // Start brings a stopped broker back on its address.
 func (b *Broker) Start(t testing.TB) {
 	t.Helper()
-	ln, err := net.Listen("tcp", b.addr)
+	// The port was free a moment ago, but another socket of this machine may take it
+	// meanwhile, for a while.
+	var ln net.Listener
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if ln, err = net.Listen("tcp", b.addr); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("listening on the broker's address again: %v", err)
 	}
