@@ -154,18 +154,13 @@ func assertOutput(t *testing.T, out string, want ...string) {
 // waitJSONPath waits until the object's jsonpath contains want.
 func waitJSONPath(t *testing.T, kubeconfig, object, jsonpath, want string) {
 	t.Helper()
-	deadline := time.Now().Add(catalogTimeout)
-	for {
+	harness.Eventually(t, catalogTimeout, fmt.Sprintf("%s %s contains %q", object, jsonpath, want), func(context.Context) error {
 		out, err := kubectlErr(kubeconfig, "get", object, "-o", "jsonpath="+jsonpath)
-		if err == nil && strings.Contains(out, want) {
-			return
+		if err != nil || !strings.Contains(out, want) {
+			return fmt.Errorf("%q (%v)", out, err)
 		}
-		if time.Now().After(deadline) {
-			yaml, _ := kubectlErr(kubeconfig, "get", object, "-o", "yaml")
-			t.Fatalf("%s: %s is %q (%v), want %q\n%s", object, jsonpath, out, err, want, yaml)
-		}
-		time.Sleep(time.Second)
-	}
+		return nil
+	})
 }
 
 func waitDeleted(t *testing.T, kubeconfig, object string) {

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sc "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
@@ -107,27 +108,17 @@ func (o *options) waitGone(ctx context.Context, c client.Client, obj client.Obje
 const readTimeout = 30 * time.Second
 
 // poll calls done every pollInterval until it is done or fails, or timeout passes. The
-// reads get their own bound, not the deadline: a read the deadline cut short (the
-// client's rate limiter refuses to wait past one) would fail the command instead of
-// timing it out.
+// reads get their own bound from ctx, not the poll's deadline: a read the deadline cut
+// short (the client's rate limiter refuses to wait past one) would fail the command
+// instead of timing it out.
 func (o *options) poll(ctx context.Context, timeout time.Duration, done func(context.Context) (bool, error), p *progress) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(o.pollInterval)
-	defer tick.Stop()
-	for {
+	err := wait.PollUntilContextTimeout(ctx, o.pollInterval, timeout, true, func(context.Context) (bool, error) {
 		readCtx, cancel := context.WithTimeout(ctx, readTimeout)
-		ok, err := done(readCtx)
-		cancel()
-		if ok || err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline.C:
-			return fmt.Errorf("gave up after %s; last state: %q", timeout, p.last)
-		case <-tick.C:
-		}
+		defer cancel()
+		return done(readCtx)
+	})
+	if wait.Interrupted(err) && ctx.Err() == nil {
+		return fmt.Errorf("gave up after %s; last state: %q", timeout, p.last)
 	}
+	return err
 }
