@@ -10,9 +10,10 @@ export KUBE_BIN_DIR
 export KUBIA_KUBE_BIN_DIR := $(KUBE_BIN_DIR)
 KUBE_BINARIES := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl \
 	kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns helm
-# Debian packages the node needs (runc, CNI plugins, iptables, conntrack) and the images
+# Debian packages the node needs (runc, CNI plugins, iptables, conntrack, iproute2 for the
+# node tests' checks) and the images
 # (debootstrap). Installed by `make deps` when missing; the node is skipped without them.
-DEBIAN_PACKAGES := runc containernetworking-plugins iptables conntrack debootstrap
+DEBIAN_PACKAGES := runc containernetworking-plugins iptables conntrack iproute2 debootstrap
 
 GO_TEST_TIMEOUT ?= 30m
 

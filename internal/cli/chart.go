@@ -68,22 +68,36 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir st
 		releaseNamespace, releaseNamespace, hostURL, releaseNamespace), nil
 }
 
-// waitAnswers waits until url answers: the broker's pods are ready when helm returns,
-// but kube-proxy may not have written the Service's rules yet.
+// waitAnswers waits until url answers 200. helm's --wait is no proof: after a restart the
+// Deployments' status is the one stored before, while the kubelet is still restarting the
+// pods and kube-proxy may still send the Service's traffic to their old addresses. Each
+// attempt is bounded, so one connection stuck on a stale address cannot use up the wait.
 func waitAnswers(ctx context.Context, url string) error {
-	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, brokerAnswerTimeout, true, func(ctx context.Context) (bool, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return false, err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
+			last = err
 			return false, nil
 		}
 		resp.Body.Close()
+		last = fmt.Errorf("GET %s: %s", url, resp.Status)
 		return resp.StatusCode == http.StatusOK, nil
 	})
+	if err != nil && last != nil {
+		return fmt.Errorf("%w (last attempt: %w)", err, last)
+	}
+	return err
 }
+
+// brokerAnswerTimeout bounds waitAnswers: long enough for a slow machine to restart the
+// pods after kubia up restarts the node.
+const brokerAnswerTimeout = 3 * time.Minute
 
 // writeChart writes the embedded chart into dir, replacing what an earlier run left.
 func writeChart(dir string) (string, error) {

@@ -272,6 +272,9 @@ imports = []
     # Required on these machines: without CAP_SYS_RESOURCE runc cannot write a negative
     # oom_score_adj, and every pod sandbox fails to start.
     restrict_oom_score_adj = true
+    # Pod network namespaces under containerd's state dir (not /var/run/netns), so that
+    # clearing the node after a killed run removes them, and their veths, with the rest.
+    netns_mounts_under_state_dir = true
     [plugins.'io.containerd.cri.v1.runtime'.cni]
       bin_dirs = [` + strconv.Quote(cniBinDir) + `]
       conf_dir = ` + strconv.Quote(n.dirs.cniConf) + `

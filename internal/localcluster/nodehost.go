@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,10 +110,35 @@ func setUpNodeNetwork(nodeIP string) error {
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bringing up %s: %w", nodeLink, err)
 	}
+	if err := routeServicesToNode(addr.IP); err != nil {
+		return err
+	}
 	for _, sysctl := range changedSysctls {
 		if err := setSysctl(sysctl, "1"); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// routeServicesToNode routes ServiceCIDR through the node interface, from the node
+// address. Without it, this machine's connections to cluster IPs follow its default route:
+// kube-proxy's rules turn them to a pod before they leave, but one made before the rules
+// are written (or after they are gone) would go out to the network, and on a machine
+// without a default route none could even start. The route goes with the interface.
+func routeServicesToNode(nodeIP net.IP) error {
+	_, services, err := net.ParseCIDR(ServiceCIDR)
+	if err != nil {
+		return err
+	}
+	// The interface may predate this run (LinkAdd then says EEXIST): look its index up.
+	link, err := netlink.LinkByName(nodeLink)
+	if err != nil {
+		return fmt.Errorf("finding interface %s: %w", nodeLink, err)
+	}
+	route := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: services, Src: nodeIP, Scope: netlink.SCOPE_LINK}
+	if err := netlink.RouteReplace(route); err != nil {
+		return fmt.Errorf("routing %s through %s: %w", ServiceCIDR, nodeLink, err)
 	}
 	return nil
 }

@@ -135,6 +135,9 @@ func run(m *testing.M, o options) int {
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "harness: a test failed; end of each component's log:\n%s", cluster.LogTails(40))
+		if cfg.Node != nil {
+			fmt.Fprintf(os.Stderr, "harness: this machine's network:\n%s", hostNetworkReport())
+		}
 	}
 	return code
 }

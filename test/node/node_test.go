@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,6 +53,26 @@ func TestNodeIsReadyAndSchedulable(t *testing.T) {
 		}
 		return fmt.Errorf("not Ready")
 	})
+}
+
+// Connections from this machine to cluster IPs are routed through the node's interface
+// from the node address, whatever the machine's own routes: none goes out to the network,
+// even one made before kube-proxy has written a Service's rules.
+func TestClusterIPsAreRoutedThroughTheNode(t *testing.T) {
+	harness.RequireNode(t)
+	kubernetes := &corev1.Service{}
+	if err := harness.Get(t).Client.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "kubernetes"}, kubernetes); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{kubernetes.Spec.ClusterIP, localcluster.ClusterDNSIP} {
+		route, err := exec.Command("ip", "-4", "-o", "route", "get", ip).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip route get %s: %v: %s", ip, err, route)
+		}
+		if out := string(route); !strings.Contains(out, " dev kubia0 ") || !strings.Contains(out, " src "+localcluster.DefaultNodeIP+" ") {
+			t.Errorf("ip route get %s: %q, want dev kubia0 src %s", ip, out, localcluster.DefaultNodeIP)
+		}
+	}
 }
 
 // nginx from the image built here serves its page on the NodePort, at the node address and

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -135,10 +136,37 @@ func waitCommit(t *testing.T, site *extensionsv1.Website, commit string) {
 	t.Helper()
 	harness.WaitFor(t, site, timeout, "status.commit is "+commit, func() error {
 		if site.Status.Commit != commit {
-			return fmt.Errorf("status.commit %q", site.Status.Commit)
+			return fmt.Errorf("status.commit %q; from here, %s", site.Status.Commit, syncStatusThroughService(t, site))
 		}
 		return nil
 	})
+}
+
+// syncStatusThroughService asks kubia-sync's /status through the Website's Service, as the
+// controller does, and tells what came back: when status.commit lags, this says whether
+// the Service answers this machine at all.
+func syncStatusThroughService(t *testing.T, site *extensionsv1.Website) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	svc := &corev1.Service{}
+	if err := harness.Get(t).Client.Get(ctx, client.ObjectKey{Namespace: site.Namespace, Name: website.ChildName(site)}, svc); err != nil {
+		return err.Error()
+	}
+	if len(svc.Spec.Ports) < 2 {
+		return fmt.Sprintf("Service %s has no sync port", svc.Name)
+	}
+	url := fmt.Sprintf("http://%s/status", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[1].Port))))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err.Error()
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+	return fmt.Sprintf("GET %s: %s %s", url, resp.Status, body)
 }
 
 // waitReady waits until the Website is Ready for its current generation and returns its URL.

@@ -298,6 +298,11 @@ func (r *Reconciler) servedCommit(ctx context.Context, svc *corev1.Service, last
 	return commit
 }
 
+// syncStatusClient opens a connection per read: a kept-alive one would stay with the pod
+// it first reached (conntrack pins the Service's translation), which after a rollout is an
+// old pod serving the old commit, or one gone.
+var syncStatusClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
 // syncStatusCommit reads the commit from kubia-sync's GET /status on the Service's sync port.
 func syncStatusCommit(ctx context.Context, svc *corev1.Service) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -307,7 +312,7 @@ func syncStatusCommit(ctx context.Context, svc *corev1.Service) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := syncStatusClient.Do(req)
 	if err != nil {
 		return "", err
 	}
