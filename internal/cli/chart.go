@@ -75,7 +75,7 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir st
 func waitAnswers(ctx context.Context, url string) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, brokerAnswerTimeout, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, brokerAnswerTimeout, true, func(ctx context.Context) (bool, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return false, err
