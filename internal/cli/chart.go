@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,16 +45,16 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir st
 	if err != nil {
 		return "", err
 	}
+	c, err := client.New(cluster.RESTConfig(), client.Options{})
+	if err != nil {
+		return "", err
+	}
 	// One replica: the local node has no other to fail over to.
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "helm"), "upgrade", "--install", releaseName, chartDir,
 		"--namespace", releaseNamespace, "--create-namespace", "--kubeconfig", cluster.KubeconfigPath(),
 		"--set", "replicas=1", "--wait", "--timeout", "3m")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("installing Kubia's chart with helm: %w\n%s", err, out)
-	}
-	c, err := client.New(cluster.RESTConfig(), client.Options{})
-	if err != nil {
-		return "", err
+		return "", fmt.Errorf("installing Kubia's chart with helm: %w\n%s%s", err, out, podsSummary(ctx, c, releaseNamespace))
 	}
 	svc := &corev1.Service{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "kubia-broker"}, svc); err != nil {
@@ -93,6 +95,44 @@ func waitAnswers(ctx context.Context, url string) error {
 		return fmt.Errorf("%w (last attempt: %w)", err, last)
 	}
 	return err
+}
+
+// podsSummary tells, a line per pod of namespace, why it is not ready: what a user of a
+// failed `kubia up` (or a CI log) needs, since the cluster stops with it.
+func podsSummary(ctx context.Context, c client.Client, namespace string) string {
+	var pods corev1.PodList
+	if err := c.List(ctx, &pods, client.InNamespace(namespace)); err != nil {
+		return fmt.Sprintf("listing the pods of %s: %v\n", namespace, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "pods of %s:\n", namespace)
+	for _, pod := range pods.Items {
+		fmt.Fprintf(&b, "  %s: %s", pod.Name, pod.Status.Phase)
+		for _, cond := range pod.Status.Conditions {
+			if cond.Status != corev1.ConditionTrue {
+				fmt.Fprintf(&b, ", %s=%s %s", cond.Type, cond.Status, cond.Reason)
+			}
+		}
+		for _, cs := range pod.Status.ContainerStatuses {
+			fmt.Fprintf(&b, "; %s ready=%t restarts=%d", cs.Name, cs.Ready, cs.RestartCount)
+			if w := cs.State.Waiting; w != nil {
+				fmt.Fprintf(&b, " waiting %s %s", w.Reason, w.Message)
+			}
+			if t := cs.LastTerminationState.Terminated; t != nil {
+				fmt.Fprintf(&b, " last exit %d %s", t.ExitCode, t.Reason)
+			}
+		}
+		b.WriteString("\n")
+	}
+	var events corev1.EventList
+	if err := c.List(ctx, &events, client.InNamespace(namespace)); err == nil {
+		warnings := slices.DeleteFunc(events.Items, func(e corev1.Event) bool { return e.Type != corev1.EventTypeWarning })
+		slices.SortFunc(warnings, func(a, b corev1.Event) int { return a.LastTimestamp.Compare(b.LastTimestamp.Time) })
+		for _, e := range warnings[max(0, len(warnings)-10):] {
+			fmt.Fprintf(&b, "  warning %s %s/%s: %s\n", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message)
+		}
+	}
+	return b.String()
 }
 
 // brokerAnswerTimeout bounds waitAnswers: long enough for a slow machine to restart the
