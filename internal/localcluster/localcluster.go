@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -256,7 +257,59 @@ func (c *Cluster) startAll(ctx context.Context, bins map[string]string, creds cr
 	if c.node == nil {
 		return nil
 	}
+	// Pods reach the API server through Service kubernetes. After a restart its endpoints
+	// may be the previous run's: kube-apiserver keeps the port of endpoints whose address
+	// is right, so a killed run's stay on that run's port. Pods started then cannot reach
+	// the API server, and the kubelet's crash-loop backoff keeps them down for minutes.
+	// Start the node once they are this run's.
+	if err := apiserver.waitReady(ctx, c.kubernetesEndpointsCurrent(p.apiserver)); err != nil {
+		return err
+	}
 	return c.startNode(ctx, bins, creds)
+}
+
+// kubernetesEndpointsCurrent checks that Service kubernetes's EndpointSlice, which
+// kube-proxy routes by, lists this run's API server address and port. Stale ones are
+// deleted, so that kube-apiserver's endpoint reconciler writes them anew (every 10 s).
+func (c *Cluster) kubernetesEndpointsCurrent(port int) func(context.Context) error {
+	return func(ctx context.Context) error {
+		cfg := rest.CopyConfig(c.restConfig)
+		cfg.WarningHandler = rest.NoWarnings{} // v1 Endpoints is deprecated, but it is what kube-apiserver keeps
+		clientset, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		slice, err := clientset.DiscoveryV1().EndpointSlices(metav1.NamespaceDefault).Get(ctx, kubernetesService, metav1.GetOptions{})
+		if err != nil {
+			return err // NotFound too: kube-apiserver creates it
+		}
+		if endpointSliceServes(slice, c.cfg.NodeIP, port) {
+			return nil
+		}
+		for _, del := range []func(context.Context, string, metav1.DeleteOptions) error{
+			clientset.CoreV1().Endpoints(metav1.NamespaceDefault).Delete,
+			clientset.DiscoveryV1().EndpointSlices(metav1.NamespaceDefault).Delete,
+		} {
+			if err := del(ctx, kubernetesService, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("deleting the stale endpoints of Service kubernetes: %w", err)
+			}
+		}
+		return fmt.Errorf("Service kubernetes's endpoints were not %s:%d; deleted them for kube-apiserver to rewrite", c.cfg.NodeIP, port)
+	}
+}
+
+// kubernetesService is the Service (and the Endpoints and EndpointSlice) through which
+// pods reach kube-apiserver.
+const kubernetesService = "kubernetes"
+
+// endpointSliceServes tells whether slice sends traffic to ip:port.
+func endpointSliceServes(slice *discoveryv1.EndpointSlice, ip string, port int) bool {
+	hasPort := slices.ContainsFunc(slice.Ports, func(p discoveryv1.EndpointPort) bool {
+		return p.Port != nil && int(*p.Port) == port
+	})
+	return hasPort && slices.ContainsFunc(slice.Endpoints, func(e discoveryv1.Endpoint) bool {
+		return slices.Contains(e.Addresses, ip)
+	})
 }
 
 // apiserverHost is where kube-apiserver listens: loopback, or with a node the node

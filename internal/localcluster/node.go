@@ -131,14 +131,17 @@ func (c *Cluster) startNode(ctx context.Context, bins map[string]string, creds c
 	if err != nil {
 		return err
 	}
+	// kube-proxy at once, not after the Node is Ready: after a restart the kubelet starts
+	// the pods it finds bound to the node right away, and until kube-proxy has written the
+	// Service rules their connections to cluster IPs (the API server's among them) fail.
+	proxy, err := c.start(bins[KubeProxy], []string{"--config=" + filepath.Join(n.dirs.config, "kube-proxy.yaml")})
+	if err != nil {
+		return err
+	}
 	if err := kubelet.waitReady(ctx, nodeReady(clientset)); err != nil {
 		return err
 	}
 	if err := labelControlPlane(ctx, clientset); err != nil {
-		return err
-	}
-	proxy, err := c.start(bins[KubeProxy], []string{"--config=" + filepath.Join(n.dirs.config, "kube-proxy.yaml")})
-	if err != nil {
 		return err
 	}
 	if err := proxy.waitReady(ctx, httpCheck(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/healthz", kubeProxyHealthzPort))); err != nil {

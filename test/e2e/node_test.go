@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -40,6 +41,7 @@ func TestUpWithNode(t *testing.T) {
 	// The pod is recreated from its object in etcd: the earlier sandbox is gone with the
 	// leftovers, so its container must have started anew.
 	kubectl(t, kubeconfig, "wait", "--for=condition=Ready", "pod/web", "--timeout=2m")
+	assertControllersWorkAfterRestart(t, kubeconfig)
 
 	// The check below must be able to see a node: while one runs, it does.
 	running, err := localcluster.NodeHostLeftovers(binDir)
@@ -69,6 +71,31 @@ func TestUpWithNode(t *testing.T) {
 	if len(leftovers) > 0 {
 		t.Fatalf("after kubia up stopped, the node left:\n%s", strings.Join(leftovers, "\n"))
 	}
+}
+
+// assertControllersWorkAfterRestart checks that kubia-controller-manager, in its pod,
+// reconciles again after kubia up came back (on another API server port): a broker
+// registered now gets its catalog. A pod cannot reach the API server while Service
+// kubernetes still lists the killed run's port, and crash-loops.
+func assertControllersWorkAfterRestart(t *testing.T, kubeconfig string) {
+	t.Helper()
+	manifest := filepath.Join(t.TempDir(), "broker.yaml")
+	broker := `apiVersion: servicecatalog.k8s.io/v1alpha1
+kind: ClusterServiceBroker
+metadata:
+  name: after-restart
+spec:
+  url: ` + bookBrokerURL + `
+  authInfo:
+    basic:
+      secretRef: {namespace: kubia-system, name: kubia-broker-auth}
+`
+	if err := os.WriteFile(manifest, []byte(broker), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, kubeconfig, "apply", "-f", manifest)
+	kubectl(t, kubeconfig, "wait", "clusterservicebroker/after-restart", "--for=condition=Ready", "--timeout="+catalogTimeout.String())
+	kubectl(t, kubeconfig, "delete", "-f", manifest)
 }
 
 // requireNodeHost skips the test where this machine cannot run a node, except on CI,
