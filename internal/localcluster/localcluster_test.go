@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -116,4 +117,33 @@ func clientset(t *testing.T, c *Cluster) kubernetes.Interface {
 		t.Fatal(err)
 	}
 	return cs
+}
+
+func TestEndpointSliceServes(t *testing.T) {
+	port := func(p int32) *int32 { return &p }
+	slice := func(ports []*int32, addresses ...string) *discoveryv1.EndpointSlice {
+		s := &discoveryv1.EndpointSlice{Endpoints: []discoveryv1.Endpoint{{Addresses: addresses}}}
+		for _, p := range ports {
+			s.Ports = append(s.Ports, discoveryv1.EndpointPort{Port: p})
+		}
+		return s
+	}
+	tests := []struct {
+		name  string
+		slice *discoveryv1.EndpointSlice
+		want  bool
+	}{
+		{"this run's address and port", slice([]*int32{port(6443)}, "198.18.0.1"), true},
+		{"a killed run's port", slice([]*int32{port(40053)}, "198.18.0.1"), false},
+		{"another address", slice([]*int32{port(6443)}, "198.18.0.2"), false},
+		{"no endpoints", &discoveryv1.EndpointSlice{Ports: []discoveryv1.EndpointPort{{Port: port(6443)}}}, false},
+		{"a port without number", slice([]*int32{nil}, "198.18.0.1"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := endpointSliceServes(tt.slice, "198.18.0.1", 6443); got != tt.want {
+				t.Errorf("endpointSliceServes = %t, want %t", got, tt.want)
+			}
+		})
+	}
 }
