@@ -125,14 +125,29 @@ func podsSummary(ctx context.Context, c client.Client, namespace string) string 
 		b.WriteString("\n")
 	}
 	var events corev1.EventList
-	if err := c.List(ctx, &events, client.InNamespace(namespace)); err == nil {
-		warnings := slices.DeleteFunc(events.Items, func(e corev1.Event) bool { return e.Type != corev1.EventTypeWarning })
-		slices.SortFunc(warnings, func(a, b corev1.Event) int { return a.LastTimestamp.Compare(b.LastTimestamp.Time) })
-		for _, e := range warnings[max(0, len(warnings)-10):] {
-			fmt.Fprintf(&b, "  warning %s %s/%s: %s\n", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message)
-		}
+	if err := c.List(ctx, &events, client.InNamespace(namespace)); err != nil {
+		fmt.Fprintf(&b, "listing the events of %s: %v\n", namespace, err)
+		return b.String()
+	}
+	warnings := slices.DeleteFunc(events.Items, func(e corev1.Event) bool { return e.Type != corev1.EventTypeWarning })
+	slices.SortFunc(warnings, func(a, b corev1.Event) int { return lastSeen(a).Compare(lastSeen(b)) })
+	for _, e := range warnings[max(0, len(warnings)-10):] {
+		fmt.Fprintf(&b, "  warning %s %s/%s: %s\n", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message)
 	}
 	return b.String()
+}
+
+// lastSeen is when an event last happened: the kubelet and newer controllers write
+// events.k8s.io events, whose time is eventTime (or their series'), not lastTimestamp.
+func lastSeen(e corev1.Event) time.Time {
+	switch {
+	case e.Series != nil:
+		return e.Series.LastObservedTime.Time
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	default:
+		return e.EventTime.Time
+	}
 }
 
 // brokerAnswerTimeout bounds waitAnswers: long enough for a slow machine to restart the
