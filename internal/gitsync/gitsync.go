@@ -11,13 +11,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/kubia-dev/kubia/internal/gitsync/syncstatus"
 )
 
 // revisionsDir holds one directory per published revision, below the root.
@@ -45,7 +47,16 @@ func (s *Syncer) Published() string {
 }
 
 // Sync publishes the commit Ref names if it is not the published one yet, and returns it.
+// Its errors never show credentials: they are logged and reported on /status.
 func (s *Syncer) Sync(ctx context.Context) (commit string, changed bool, err error) {
+	commit, changed, err = s.sync(ctx)
+	if err != nil {
+		return "", false, &redactedError{err: err, text: syncstatus.Redact(err.Error(), s.secrets()...)}
+	}
+	return commit, changed, nil
+}
+
+func (s *Syncer) sync(ctx context.Context) (commit string, changed bool, err error) {
 	commit, ref, err := s.resolve(ctx)
 	if err != nil {
 		return "", false, err
@@ -68,7 +79,7 @@ func (s *Syncer) resolve(ctx context.Context) (string, plumbing.ReferenceName, e
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{s.Repo}})
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: s.Auth, PeelingOption: git.AppendPeeled})
 	if err != nil {
-		return "", "", fmt.Errorf("listing %s: %w", redact(s.Repo), err)
+		return "", "", fmt.Errorf("listing %s: %w", s.Repo, err)
 	}
 	byName := map[plumbing.ReferenceName]*plumbing.Reference{}
 	for _, ref := range refs {
@@ -91,7 +102,7 @@ func (s *Syncer) resolve(ctx context.Context) (string, plumbing.ReferenceName, e
 		}
 		return ref.Hash().String(), name, nil
 	}
-	return "", "", fmt.Errorf("%s has no branch or tag %q", redact(s.Repo), s.Ref)
+	return "", "", fmt.Errorf("%s has no branch or tag %q", s.Repo, s.Ref)
 }
 
 func (s *Syncer) candidates() []plumbing.ReferenceName {
@@ -148,7 +159,7 @@ func (s *Syncer) checkout(ctx context.Context, dir, commit string, ref plumbing.
 	}
 	repo, err := git.PlainCloneContext(ctx, dir, false, opts)
 	if err != nil {
-		return fmt.Errorf("cloning %s: %w", redact(s.Repo), err)
+		return fmt.Errorf("cloning %s: %w", s.Repo, err)
 	}
 	head, err := repo.Head()
 	if err != nil {
@@ -180,14 +191,19 @@ func swapLink(link, target string) error {
 	return os.Rename(tmp, link)
 }
 
-// redact hides credentials in a URL's userinfo, for logs and errors.
-func redact(url string) string {
-	scheme, rest, ok := strings.Cut(url, "://")
-	if !ok {
-		return url
+// secrets are the credentials' values that errors must not show.
+func (s *Syncer) secrets() []string {
+	if basic, ok := s.Auth.(*githttp.BasicAuth); ok {
+		return []string{basic.Password}
 	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 && strings.Contains(rest[:at], ":") {
-		return scheme + "://***@" + rest[at+1:]
-	}
-	return url
+	return nil
 }
+
+// redactedError is an error whose text has its credentials hidden.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -9,12 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
 	"github.com/kubia-dev/kubia/internal/gitsync"
+	"github.com/kubia-dev/kubia/internal/gitsync/syncstatus"
 	"github.com/kubia-dev/kubia/test/gitserver"
 )
 
@@ -197,18 +202,27 @@ func TestRunnerWebhookBackoffAndEndpoints(t *testing.T) {
 	}
 	resp.Body.Close()
 	waitFor(t, "the webhook's sync", func() bool { return s.Published() == second })
+	// The path a Website's Ingress routes to kubia-sync is the webhook too.
+	third := repo.Commit(t, map[string]string{"index.html": "three"}, "three")
+	resp, err = http.Post(api.URL+syncstatus.SiteWebhookPath, "application/json", nil)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST %s = %v, %v", syncstatus.SiteWebhookPath, resp, err)
+	}
+	resp.Body.Close()
+	waitFor(t, "the site webhook's sync", func() bool { return s.Published() == third })
+	second = third
 
 	// A remote that refuses: the published revision stays, the error is reported.
 	srv.RequireBasicAuth("someone", "else")
 	runner.Trigger()
 	waitFor(t, "the failure to be reported", func() bool { return runner.Status().LastError != "" })
-	if readSite(t, root, "index.html") != "two" || s.Published() != second {
+	if readSite(t, root, "index.html") != "three" || s.Published() != second {
 		t.Fatal("a failed sync changed the published revision")
 	}
 	code, body := get(t, api.URL+"/status")
-	var status gitsync.Status
-	if err := json.Unmarshal([]byte(body), &status); err != nil || code != http.StatusOK || status.LastError == "" {
-		t.Fatalf("GET /status = %d %s (%v)", code, body, err)
+	var status syncstatus.Status
+	if err := json.Unmarshal([]byte(body), &status); err != nil || code != http.StatusOK || status.LastError == "" || status.Commit != second {
+		t.Fatalf("GET /status = %d %s (%v); want the error and the commit still served, %s", code, body, err, second)
 	}
 
 	for _, tc := range []struct {
@@ -269,5 +283,83 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A failed sync's error hides the credentials, whether they are in the URL or in the
+// Secret, in what Sync returns and in what /status reports.
+func TestSyncErrorsHideCredentials(t *testing.T) {
+	srv := gitserver.New(t, nil)
+	srv.RequireBasicAuth("reader", "right")
+	repo := srv.Repo(t, "private")
+	repo.Commit(t, map[string]string{"index.html": "private"}, "one")
+	withUserinfo := strings.Replace(repo.URL, "http://", "http://reader:url-pass-1@", 1)
+	tokenAsUser := strings.Replace(repo.URL, "http://", "http://url-pass-1@", 1)
+	cases := map[string]*gitsync.Syncer{
+		"password in the URL":     {Repo: withUserinfo},
+		"token as the URL's user": {Repo: tokenAsUser},
+		"password in the Secret":  {Repo: repo.URL, Auth: &githttp.BasicAuth{Username: "reader", Password: "secret-pass-2"}},
+	}
+	for name, s := range cases {
+		t.Run(name, func(t *testing.T) {
+			s.Root, s.Link = t.TempDir(), "html"
+			_, _, err := s.Sync(t.Context())
+			if err == nil {
+				t.Fatal("a sync with wrong credentials succeeded")
+			}
+			runner := gitsync.NewRunner(s, time.Hour)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			go runner.Run(ctx)
+			waitFor(t, "the failure on /status", func() bool { return runner.Status().LastError != "" })
+			for _, text := range []string{err.Error(), runner.Status().LastError} {
+				if strings.Contains(text, "url-pass-1") || strings.Contains(text, "secret-pass-2") || !strings.Contains(text, "authentication required") {
+					t.Errorf("error %q: want the cause without the password", text)
+				}
+			}
+		})
+	}
+}
+
+// The log says what a failed sync leaves served: nothing before the first revision, the
+// last good one after it.
+func TestRunnerLogsWhatIsServed(t *testing.T) {
+	srv := gitserver.New(t, nil)
+	repo := srv.Repo(t, "site")
+	commit := repo.Commit(t, map[string]string{"index.html": "one"}, "one")
+	srv.RequireBasicAuth("someone", "else")
+	s := &gitsync.Syncer{Repo: repo.URL, Root: t.TempDir(), Link: "html"}
+	runner := gitsync.NewRunner(s, 50*time.Millisecond)
+	runner.MinBackoff = 10 * time.Millisecond
+	var mu sync.Mutex
+	var lines []string
+	log := funcr.New(func(prefix, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, args)
+	}, funcr.Options{})
+	logged := func(text string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, line := range lines {
+			if strings.Contains(line, text) {
+				return true
+			}
+		}
+		return false
+	}
+	ctx, cancel := context.WithCancel(logr.NewContext(t.Context(), log))
+	defer cancel()
+	go runner.Run(ctx)
+	waitFor(t, "a failure logged before any revision", func() bool { return logged("no revision is published yet") })
+	if logged("serving the last good revision") {
+		t.Fatal("the log claims a last good revision before there is one")
+	}
+	srv.RequireBasicAuth("", "")
+	waitFor(t, "the first revision", func() bool { return s.Published() == commit })
+	srv.RequireBasicAuth("someone", "else")
+	waitFor(t, "a failure logged while serving it", func() bool { return logged("serving the last good revision") })
+	if status := runner.Status(); status.Commit != commit || status.LastError == "" {
+		t.Fatalf("status %+v: want the served commit and the error", status)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+
+	"github.com/kubia-dev/kubia/internal/gitsync/syncstatus"
 )
 
 // Runner syncs every Interval, and at once when triggered (by the webhook); after a
@@ -21,14 +23,7 @@ type Runner struct {
 
 	trigger chan struct{}
 	mu      sync.Mutex
-	state   Status
-}
-
-// Status is what the runner reports on /status.
-type Status struct {
-	Commit    string    `json:"commit,omitempty"`
-	LastSync  time.Time `json:"lastSync,omitzero"`
-	LastError string    `json:"lastError,omitempty"`
+	state   syncstatus.Status
 }
 
 // NewRunner returns a runner for s.
@@ -44,11 +39,14 @@ func (r *Runner) Trigger() {
 	}
 }
 
-// Status returns the current status.
-func (r *Runner) Status() Status {
+// Status returns the current status. Its commit is the published one, which a restarted
+// container finds in the volume before its first sync.
+func (r *Runner) Status() syncstatus.Status {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.state
+	state := r.state
+	r.mu.Unlock()
+	state.Commit = r.Syncer.Published()
+	return state
 }
 
 // Run syncs until ctx ends.
@@ -58,10 +56,10 @@ func (r *Runner) Run(ctx context.Context) {
 	for {
 		wait := r.Interval
 		commit, changed, err := r.Syncer.Sync(ctx)
-		r.record(commit, err)
+		r.record(err)
 		switch {
 		case err != nil:
-			log.Error(err, "Sync failed; serving the last good revision", "retryIn", backoff, "published", r.Syncer.Published())
+			logFailure(log, err, r.Syncer.Published(), backoff)
 			wait, backoff = backoff, min(2*backoff, r.Interval)
 		case changed:
 			log.Info("Published a new revision", "commit", commit)
@@ -78,36 +76,49 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 }
 
-func (r *Runner) record(commit string, err error) {
+// logFailure says what a failed sync leaves served: the last good revision, or nothing.
+func logFailure(log logr.Logger, err error, published string, retryIn time.Duration) {
+	if published == "" {
+		log.Error(err, "Sync failed; no revision is published yet, so the site is not served", "retryIn", retryIn)
+		return
+	}
+	log.Error(err, "Sync failed; serving the last good revision", "retryIn", retryIn, "published", published)
+}
+
+// record keeps the outcome of a sync; Sync's errors are already redacted.
+func (r *Runner) record(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil {
 		r.state.LastError = err.Error()
 		return
 	}
-	r.state = Status{Commit: commit, LastSync: time.Now().UTC()}
+	r.state = syncstatus.Status{LastSync: time.Now().UTC()}
 }
 
 // Handler serves:
 //   - GET /healthz: 200 once a revision is published (the readiness probe), else 503;
-//   - POST /sync: the webhook a Git host calls on push: sync now (202);
+//   - POST /sync, and POST /.kubia/sync (the path a Website's Ingress routes here): the
+//     webhook a Git host calls on push: sync now (202);
 //   - GET /status: the published commit and the last sync or error.
 //
 // Other requests get a 404 or 405 with a JSON error body.
 func (r *Runner) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+syncstatus.HealthzPath, func(w http.ResponseWriter, _ *http.Request) {
 		if published := r.Syncer.Published(); published == "" {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "waiting for the first sync"})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "commit": r.Syncer.Published()})
 	})
-	mux.HandleFunc("POST /sync", func(w http.ResponseWriter, _ *http.Request) {
+	webhook := func(w http.ResponseWriter, _ *http.Request) {
 		r.Trigger()
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "sync triggered"})
-	})
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+	}
+	mux.HandleFunc("POST "+syncstatus.WebhookPath, webhook)
+	mux.HandleFunc("POST "+syncstatus.SiteWebhookPath, webhook)
+	mux.HandleFunc("GET "+syncstatus.StatusPath, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, r.Status())
 	})
 	return withJSONErrors(mux)

@@ -79,16 +79,31 @@ func TestWebsiteEndToEnd(t *testing.T) {
 	harness.Kubectl(t, "patch", "website", "site", "-n", ns, "--type=merge", "-p", `{"spec":{"syncInterval":"24h"}}`)
 	waitReady(t, site) // the rolled-out pods poll once a day from now on
 	repo.Commit(t, map[string]string{"index.html": "<h1>third version</h1>"}, "third")
-	svc := &corev1.Service{}
-	if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "site-website"}, svc); err != nil {
+	// The webhook is on the sync Service, inside the cluster (this machine routes cluster
+	// IPs through the node).
+	syncSvc := &corev1.Service{}
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: website.SyncServiceName(site)}, syncSvc); err != nil {
 		t.Fatal(err)
 	}
-	webhook := fmt.Sprintf("http://%s:%d/sync", localcluster.DefaultNodeIP, svc.Spec.Ports[1].NodePort)
+	webhook := "http://" + net.JoinHostPort(syncSvc.Spec.ClusterIP, strconv.Itoa(int(syncSvc.Spec.Ports[0].Port))) + "/sync"
 	harness.Eventually(t, timeout, "the webhook makes the new commit served at once", func(ctx context.Context) error {
 		if err := post(ctx, webhook); err != nil {
 			return err
 		}
 		return expectPage(ctx, url+"/", "third version")
+	})
+	if n := nodePorts(t, ns); n != 1 {
+		t.Errorf("the NodePort Website holds %d node ports, want 1", n)
+	}
+
+	// With an Ingress, the URL is the host's once the site is served (no ingress
+	// controller runs here: only the status is checked).
+	harness.Kubectl(t, "patch", "website", "site", "-n", ns, "--type=merge", "-p", `{"spec":{"ingress":{"host":"site.example.test"}}}`)
+	harness.WaitFor(t, site, timeout, "the URL is the Ingress host's", func() error {
+		if site.Status.ObservedGeneration != site.Generation || site.Status.URL != "http://site.example.test" {
+			return fmt.Errorf("generation %d observed %d, url %q", site.Generation, site.Status.ObservedGeneration, site.Status.URL)
+		}
+		return nil
 	})
 
 	if err := c.Delete(t.Context(), site); err != nil {
@@ -142,20 +157,17 @@ func waitCommit(t *testing.T, site *extensionsv1.Website, commit string) {
 	})
 }
 
-// syncStatusThroughService asks kubia-sync's /status through the Website's Service, as the
-// controller does, and tells what came back: when status.commit lags, this says whether
-// the Service answers this machine at all.
+// syncStatusThroughService asks kubia-sync's /status through the Website's sync Service
+// and tells what came back: when status.commit lags, this says whether kubia-sync
+// answers this machine at all.
 func syncStatusThroughService(t *testing.T, site *extensionsv1.Website) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	svc := &corev1.Service{}
-	if err := harness.Get(t).Client.Get(ctx, client.ObjectKey{Namespace: site.Namespace, Name: website.ChildName(site)}, svc); err != nil {
+	if err := harness.Get(t).Client.Get(ctx, client.ObjectKey{Namespace: site.Namespace, Name: website.SyncServiceName(site)}, svc); err != nil {
 		return err.Error()
 	}
-	if len(svc.Spec.Ports) < 2 {
-		return fmt.Sprintf("Service %s has no sync port", svc.Name)
-	}
-	url := fmt.Sprintf("http://%s/status", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[1].Port))))
+	url := fmt.Sprintf("http://%s/status", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[0].Port))))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err.Error()
@@ -167,6 +179,24 @@ func syncStatusThroughService(t *testing.T, site *extensionsv1.Website) string {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 	return fmt.Sprintf("GET %s: %s %s", url, resp.Status, body)
+}
+
+// nodePorts counts the node ports of the Services in ns.
+func nodePorts(t *testing.T, ns string) int {
+	t.Helper()
+	var services corev1.ServiceList
+	if err := harness.Get(t).Client.List(t.Context(), &services, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, svc := range services.Items {
+		for _, p := range svc.Spec.Ports {
+			if p.NodePort != 0 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // waitReady waits until the Website is Ready for its current generation and returns its URL.

@@ -84,7 +84,7 @@ type WebsiteStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// URL is where the site is served: http://<node-address>:<nodePort>, or the Ingress's
-	// http(s)://<host>.
+	// http(s)://<host>; empty while no web server is available.
 	// +optional
 	URL string `json:"url,omitempty"`
 
@@ -111,6 +111,7 @@ type WebsiteStatus struct {
 // +kubebuilder:resource:shortName=ws
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 55 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1035 label of at most 55 characters: it names the <name>-website Deployment and Service"
 type Website struct {

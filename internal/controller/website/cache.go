@@ -29,12 +29,14 @@ const managedHashAnnotation = "kubia.dev/cached-managed-hash"
 const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // CacheOptions shape the manager's cache so the controller's memory stays small with
-// thousands of Websites: only Kubia's own Deployments, Services and Ingresses, no
-// managedFields, and Deployments and Services reduced to what a reconcile reads (its
-// owner, what the status reports) plus the hash of what Kubia manages, which is all a
-// reconcile compares. A reconcile that must write reads the whole object past the cache.
+// thousands of Websites: only Kubia's own Deployments, Services, Ingresses and Websites'
+// pods, no managedFields, and Deployments and Services reduced to what a reconcile reads
+// (its owner, what the status reports) plus the hash of what Kubia manages, which is all a
+// reconcile compares; pods to where kubia-sync is asked. A reconcile that must write reads
+// the whole object past the cache.
 func CacheOptions() cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{ManagedByLabel: "kubia"})
+	websitePods := labels.SelectorFromSet(labels.Set{ManagedByLabel: "kubia", nameLabel: nameValue})
 	return cache.Options{
 		// managedFields are bookkeeping the controller never reads, and a large part of
 		// every cached object.
@@ -44,6 +46,7 @@ func CacheOptions() cache.Options {
 			&appsv1.Deployment{}:    {Label: managed, Transform: compactDeployment},
 			&corev1.Service{}:       {Label: managed, Transform: compactService},
 			&networkingv1.Ingress{}: {Label: managed},
+			&corev1.Pod{}:           {Label: websitePods, Transform: compactPod},
 			&corev1.Node{}:          {Transform: compactNode},
 		},
 	}
@@ -108,9 +111,32 @@ func compactService(obj any) (any, error) {
 		return obj, nil
 	}
 	return &corev1.Service{
-		ObjectMeta: compactMeta(&svc.ObjectMeta, serviceHash(svc.Labels, svc.Spec.Type, svc.Spec.Selector, svc.Spec.Ports)),
-		Spec:       corev1.ServiceSpec{Type: svc.Spec.Type, ClusterIP: svc.Spec.ClusterIP, Ports: svc.Spec.Ports},
+		ObjectMeta: compactMeta(&svc.ObjectMeta, serviceHash(svc.Labels, svc.Spec.Selector, serviceShape{
+			typ: svc.Spec.Type, ports: svc.Spec.Ports, publishNotReady: svc.Spec.PublishNotReadyAddresses,
+		})),
+		Spec: corev1.ServiceSpec{Type: svc.Spec.Type, ClusterIP: svc.Spec.ClusterIP, Ports: svc.Spec.Ports},
 	}, nil
+}
+
+// compactPod keeps what tells whether and where a pod's kubia-sync can be asked, and
+// whether the pod serves: its Website's labels, address, phase and readiness.
+func compactPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	compact := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, ResourceVersion: pod.ResourceVersion,
+			DeletionTimestamp: pod.DeletionTimestamp,
+			Labels:            map[string]string{nameLabel: pod.Labels[nameLabel], instanceLabel: pod.Labels[instanceLabel]},
+		},
+		Status: corev1.PodStatus{Phase: pod.Status.Phase, PodIP: pod.Status.PodIP},
+	}
+	if podReady(pod) {
+		compact.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	}
+	return compact, nil
 }
 
 // compactNode keeps a Node's addresses, where Websites are served; a Node's status (its
@@ -159,25 +185,26 @@ func deploymentHash(labels map[string]string, spec *appsv1.DeploymentSpec) strin
 	}{managedLabels(labels), spec})
 }
 
-// serviceHash identifies a Service's managed labels, type, selector and ports, leaving
-// out the node ports the API server assigns.
-func serviceHash(labels map[string]string, typ corev1.ServiceType, selector map[string]string, ports []corev1.ServicePort) string {
+// serviceHash identifies a Service's managed labels, selector and shape (its name aside),
+// leaving out the node ports the API server assigns.
+func serviceHash(labels, selector map[string]string, shape serviceShape) string {
 	type port struct {
 		Name       string             `json:"name"`
 		Port       int32              `json:"port"`
 		TargetPort intstr.IntOrString `json:"targetPort"`
 		Protocol   corev1.Protocol    `json:"protocol"`
 	}
-	managedPorts := make([]port, len(ports))
-	for i, p := range ports {
+	managedPorts := make([]port, len(shape.ports))
+	for i, p := range shape.ports {
 		managedPorts[i] = port{p.Name, p.Port, p.TargetPort, p.Protocol}
 	}
 	return hashJSON(struct {
-		Labels   map[string]string  `json:"labels"`
-		Type     corev1.ServiceType `json:"type"`
-		Selector map[string]string  `json:"selector"`
-		Ports    []port             `json:"ports"`
-	}{managedLabels(labels), typ, selector, managedPorts})
+		Labels          map[string]string  `json:"labels"`
+		Type            corev1.ServiceType `json:"type"`
+		Selector        map[string]string  `json:"selector"`
+		Ports           []port             `json:"ports"`
+		PublishNotReady bool               `json:"publishNotReady,omitempty"`
+	}{managedLabels(labels), shape.typ, selector, managedPorts, shape.publishNotReady})
 }
 
 func hashJSON(v any) string {

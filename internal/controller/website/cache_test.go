@@ -75,15 +75,55 @@ func TestManagedHashes(t *testing.T) {
 		})
 	}
 
-	ports := desiredServicePorts()
-	wantSvc := serviceHash(childLabels(site), corev1.ServiceTypeNodePort, selectorLabels(site), ports)
-	assigned := desiredServicePorts()
-	assigned[0].NodePort = 31000
-	if serviceHash(childLabels(site), corev1.ServiceTypeNodePort, selectorLabels(site), assigned) != wantSvc {
+	shape := siteService(site)
+	wantSvc := serviceHash(childLabels(site), selectorLabels(site), shape)
+	assigned := siteService(site)
+	assigned.ports[0].NodePort = 31000
+	if serviceHash(childLabels(site), selectorLabels(site), assigned) != wantSvc {
 		t.Error("an assigned node port changed the Service's hash")
 	}
-	if serviceHash(childLabels(site), corev1.ServiceTypeClusterIP, selectorLabels(site), ports) == wantSvc {
+	clusterIP := siteService(site)
+	clusterIP.typ = corev1.ServiceTypeClusterIP
+	if serviceHash(childLabels(site), selectorLabels(site), clusterIP) == wantSvc {
 		t.Error("a changed Service type kept the Service's hash")
+	}
+	notReady := siteService(site)
+	notReady.publishNotReady = true
+	if serviceHash(childLabels(site), selectorLabels(site), notReady) == wantSvc {
+		t.Error("publishing not-ready pods kept the Service's hash")
+	}
+	// The Service of an earlier Kubia, with the sync port beside the site's, is repaired.
+	oldShape := siteService(site)
+	oldShape.ports = append(oldShape.ports, syncService(site).ports...)
+	if serviceHash(childLabels(site), selectorLabels(site), oldShape) == wantSvc {
+		t.Error("the earlier two-port Service has the one-port Service's hash")
+	}
+}
+
+func TestCompactPodKeepsWhereSyncIsAsked(t *testing.T) {
+	site := testSite()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubia-website-abc", Namespace: "ns", Labels: mergeLabels(childLabels(site), map[string]string{"pod-template-hash": "abc"}),
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
+		Spec: podSpec(site, Images{WebServer: "nginx", Sync: "sync"}),
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "198.18.1.7", Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}, {Type: corev1.PodReady, Status: corev1.ConditionTrue, Message: "ok"},
+		}, ContainerStatuses: []corev1.ContainerStatus{{Name: "sync", Ready: true}}},
+	}
+	obj, err := compactPod(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := obj.(*corev1.Pod)
+	if !runsSync(got) || !podReady(got) || got.Status.PodIP != "198.18.1.7" || got.Labels[instanceLabel] != "kubia" {
+		t.Errorf("compact pod lost what a reconcile reads: %+v", got)
+	}
+	if len(got.Spec.Containers) != 0 || got.ManagedFields != nil || len(got.Status.ContainerStatuses) != 0 || len(got.Labels) != 2 {
+		t.Errorf("compact pod kept what no reconcile reads: %+v", got)
+	}
+	pod.Status.Conditions[1].Status = corev1.ConditionFalse
+	if obj, _ = compactPod(pod); podReady(obj.(*corev1.Pod)) {
+		t.Error("a pod that is not Ready is Ready once compacted")
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
+	"github.com/kubia-dev/kubia/internal/gitsync/syncstatus"
 )
 
 // Images are the container images a Website's pods run.
@@ -41,12 +42,16 @@ func ChildName(site *extensionsv1.Website) string {
 	return site.Name + "-website"
 }
 
+// The labels that select a Website's pods.
+const (
+	nameLabel     = "app.kubernetes.io/name"
+	nameValue     = "website"
+	instanceLabel = "app.kubernetes.io/instance"
+)
+
 // selectorLabels select a Website's pods; they hold only values that never change.
 func selectorLabels(site *extensionsv1.Website) map[string]string {
-	return map[string]string{
-		"app.kubernetes.io/name":     "website",
-		"app.kubernetes.io/instance": site.Name,
-	}
+	return map[string]string{nameLabel: nameValue, instanceLabel: site.Name}
 }
 
 // childLabels are the labels of every object made for a Website.
@@ -149,7 +154,7 @@ func syncContainer(site *extensionsv1.Website, image string) corev1.Container {
 		Ports:           []corev1.ContainerPort{{Name: "sync", ContainerPort: syncPort, Protocol: corev1.ProtocolTCP}},
 		VolumeMounts:    mounts,
 		// Ready only once the first revision is published, so no pod serves an empty site.
-		ReadinessProbe: probe(syncPort, "/healthz"),
+		ReadinessProbe: probe(syncPort, syncstatus.HealthzPath),
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
@@ -179,13 +184,37 @@ func restrictedContainer() *corev1.SecurityContext {
 	}
 }
 
-// desiredServicePorts are the ports of a Website's Service: the site, and kubia-sync's
-// endpoints, so a Git host can reach the push webhook (POST /sync).
-func desiredServicePorts() []corev1.ServicePort {
-	return []corev1.ServicePort{
+// serviceShape is what Kubia manages of a Service: the rest (cluster IP, node ports) is the
+// API server's.
+type serviceShape struct {
+	name  string
+	typ   corev1.ServiceType
+	ports []corev1.ServicePort
+	// publishNotReady makes pods that are not Ready endpoints too.
+	publishNotReady bool
+}
+
+// siteService publishes the site, and only the site: a NodePort Service takes a node port
+// per port, and the cluster's range of node ports is small.
+func siteService(site *extensionsv1.Website) serviceShape {
+	return serviceShape{name: ChildName(site), typ: serviceType(site), ports: []corev1.ServicePort{
 		{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
+	}}
+}
+
+// syncService reaches kubia-sync's endpoints inside the cluster, where a Git host can
+// call the push webhook (POST /sync). Pods that are not Ready are endpoints too: a pod
+// whose first sync failed still takes the push that fixes it.
+func syncService(site *extensionsv1.Website) serviceShape {
+	return serviceShape{name: SyncServiceName(site), typ: corev1.ServiceTypeClusterIP, publishNotReady: true, ports: []corev1.ServicePort{
 		{Name: "sync", Port: syncPort, TargetPort: intstr.FromString("sync"), Protocol: corev1.ProtocolTCP},
-	}
+	}}
+}
+
+// SyncServiceName is the name of a Website's kubia-sync Service. "<name>-website-sync"
+// would exceed the 63 characters of a Service name for the longest Website names.
+func SyncServiceName(site *extensionsv1.Website) string {
+	return site.Name + "-sync"
 }
 
 // serviceType is the Website's Service type, NodePort unless it says otherwise.
@@ -207,21 +236,31 @@ func syncInterval(site *extensionsv1.Website) time.Duration {
 	return site.Spec.SyncInterval.Duration
 }
 
-// desiredIngressRules routes the Website's host to its Service, over TLS when it names a
-// certificate Secret. Only rules and TLS are Kubia's: the ingress class is the cluster's
-// default (the DefaultIngressClass admission plugin may set it).
+// desiredIngressRules routes the Website's host to its Service, and the path
+// /.kubia/sync to kubia-sync's webhook (so Git hosts outside the cluster can call it), over
+// TLS when it names a certificate Secret. Only rules and TLS are Kubia's: the ingress class
+// is the cluster's default (the DefaultIngressClass admission plugin may set it).
 func desiredIngressRules(site *extensionsv1.Website) ([]networkingv1.IngressRule, []networkingv1.IngressTLS) {
 	ing := site.Spec.Ingress
 	rules := []networkingv1.IngressRule{{
 		Host: ing.Host,
 		IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
-			Paths: []networkingv1.HTTPIngressPath{{
-				Path:     "/",
-				PathType: ptr.To(networkingv1.PathTypePrefix),
-				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-					Name: ChildName(site), Port: networkingv1.ServiceBackendPort{Name: "http"},
-				}},
-			}},
+			Paths: []networkingv1.HTTPIngressPath{
+				{
+					Path:     syncstatus.SiteWebhookPath,
+					PathType: ptr.To(networkingv1.PathTypeExact),
+					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+						Name: SyncServiceName(site), Port: networkingv1.ServiceBackendPort{Name: "sync"},
+					}},
+				},
+				{
+					Path:     "/",
+					PathType: ptr.To(networkingv1.PathTypePrefix),
+					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+						Name: ChildName(site), Port: networkingv1.ServiceBackendPort{Name: "http"},
+					}},
+				},
+			},
 		}},
 	}}
 	if ing.TLSSecretName == "" {

@@ -5,12 +5,9 @@ package website
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -19,31 +16,20 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
-)
-
-// Condition types and reasons of a Website's status.
-const (
-	ConditionReady       = "Ready"
-	ConditionProgressing = "Progressing"
-	ConditionDegraded    = "Degraded"
-
-	ReasonAvailable        = "Available"
-	ReasonRollingOut       = "RollingOut"
-	ReasonChildConflict    = "ChildConflict"
-	ReasonReconcileFailed  = "ReconcileFailed"
-	ReasonAsExpected       = "AsExpected"
-	ReasonScaledToZero     = "ScaledToZero"
-	ReasonDeploymentFailed = "ProgressDeadlineExceeded"
 )
 
 // Reconciler makes the cluster match each Website.
@@ -53,31 +39,47 @@ type Reconciler struct {
 	APIReader client.Reader
 	Recorder  events.EventRecorder
 	Images    Images
-	// Commits tells which commit a Website's pods serve; nil asks kubia-sync's /status
-	// through the Service (which needs a route to Service IPs, as in-cluster or on the node).
-	Commits func(ctx context.Context, svc *corev1.Service) (string, error)
 }
 
 // +kubebuilder:rbac:groups=extensions.example.com,resources=websites,verbs=get;list;watch
 // +kubebuilder:rbac:groups=extensions.example.com,resources=websites/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// SetupWithManager registers the controller: Websites, and the Deployments and Services
-// they own, so a change to a child re-reconciles its Website. The manager's cache must
-// be built with CacheOptions.
+// SetupWithManager registers the controller: Websites, the Deployments, Services and
+// Ingresses they own, and their pods, so a change to any re-reconciles its Website. The
+// manager's cache must be built with CacheOptions.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&extensionsv1.Website{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&networkingv1.Ingress{}).
+		// A pod that starts or stops running is a kubia-sync to ask, or one less.
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(websiteOfPod), builder.WithPredicates(podChanged)).
 		Named("website").
 		Complete(r)
 }
+
+// websiteOfPod names the Website whose Deployment runs pod.
+func websiteOfPod(_ context.Context, pod client.Object) []reconcile.Request {
+	labels := pod.GetLabels()
+	if labels[nameLabel] != nameValue || labels[instanceLabel] == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: pod.GetNamespace(), Name: labels[instanceLabel]}}}
+}
+
+// podChanged passes pod updates that change what the cache keeps of a pod (its address,
+// phase, readiness, deletion), not the kubelet's every status write.
+var podChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	before, after := e.ObjectOld.(*corev1.Pod), e.ObjectNew.(*corev1.Pod)
+	return !equality.Semantic.DeepEqual(before.Status, after.Status) || !before.DeletionTimestamp.Equal(after.DeletionTimestamp)
+}}
 
 // errConflict reports a child of the Website's name that something else owns.
 var errConflict = errors.New("exists and is not owned by this Website; it is left untouched")
@@ -85,8 +87,12 @@ var errConflict = errors.New("exists and is not owned by this Website; it is lef
 // conflictRetry is how often a Website whose child name is taken looks again.
 const conflictRetry = time.Minute
 
+// unservedRecheck is how soon a Website whose pods run but serve nothing yet looks again
+// at kubia-sync: a failing first sync brings no Kubernetes event.
+const unservedRecheck = 5 * time.Second
+
 // Reconcile reads the Website and the cluster's state, creates or repairs the Deployment
-// and Service, and writes the status once. It is level-based: the event that woke it up
+// and Services, and writes the status once. It is level-based: the event that woke it up
 // does not matter.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	site := &extensionsv1.Website{}
@@ -102,7 +108,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	deploy, err := r.reconcileDeployment(ctx, site)
 	var svc *corev1.Service
 	if err == nil {
-		svc, err = r.reconcileService(ctx, site)
+		svc, err = r.reconcileService(ctx, site, siteService(site))
+	}
+	if err == nil {
+		_, err = r.reconcileService(ctx, site, syncService(site))
 	}
 	if err == nil {
 		err = r.reconcileIngress(ctx, site)
@@ -110,27 +119,40 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	switch {
 	case errors.Is(err, errConflict):
 		r.Recorder.Eventf(site, nil, corev1.EventTypeWarning, ReasonChildConflict, "Reconcile", "%v", err)
-		setConditions(status, metav1.ConditionFalse, ReasonChildConflict, err.Error())
+		setConditions(status, failed(ReasonChildConflict, err.Error()))
 		// The cache holds only Kubia's objects, so the other object's removal brings no
 		// event: look again later.
 		return ctrl.Result{RequeueAfter: conflictRetry}, r.writeStatus(ctx, site, status)
 	case err != nil:
-		setConditions(status, metav1.ConditionFalse, ReasonReconcileFailed, err.Error())
+		setConditions(status, failed(ReasonReconcileFailed, err.Error()))
 		return ctrl.Result{}, errors.Join(err, r.writeStatus(ctx, site, status))
-	default:
-		if err := r.observe(ctx, site, status, deploy, svc); err != nil {
-			return ctrl.Result{}, err
-		}
 	}
+	report, err := r.observe(ctx, site, status, deploy, svc)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	announce := r.syncChangeToAnnounce(ctx, site, status)
 	if err := r.writeStatus(ctx, site, status); err != nil {
 		return ctrl.Result{}, err
 	}
-	if deploy != nil && deploy.Status.AvailableReplicas > 0 {
-		// New commits bring no Kubernetes event: look at the served commit once per
-		// sync interval.
-		return ctrl.Result{RequeueAfter: syncInterval(site)}, nil
+	if announce {
+		r.announceSyncChange(site, status)
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{RequeueAfter: recheckAfter(site, status, deploy, report)}, nil
+}
+
+// recheckAfter is when to look again at what brings no Kubernetes event: the commit
+// served and kubia-sync's errors.
+func recheckAfter(site *extensionsv1.Website, status *extensionsv1.WebsiteStatus, deploy *appsv1.Deployment, report syncReport) time.Duration {
+	switch {
+	case deploy.Status.AvailableReplicas > 0, report.running > 0 && syncFailure(status) != "":
+		// New commits and sync errors show within a sync interval; a recovered first sync
+		// makes a pod Ready, which updates the Deployment.
+		return syncInterval(site)
+	case report.running > 0:
+		return unservedRecheck
+	}
+	return 0 // pods that start running bring an event
 }
 
 // reconcileDeployment creates the Deployment or restores its spec where it drifted.
@@ -159,30 +181,32 @@ func (r *Reconciler) reconcileDeployment(ctx context.Context, site *extensionsv1
 	return deploy, r.update(ctx, site, deploy)
 }
 
-// reconcileService creates the Service or restores the fields Kubia owns, keeping the
-// cluster IP and node port the API server assigned.
-func (r *Reconciler) reconcileService(ctx context.Context, site *extensionsv1.Website) (*corev1.Service, error) {
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: ChildName(site), Namespace: site.Namespace}}
+// reconcileService creates the Service of shape or restores the fields Kubia owns,
+// keeping the cluster IP and the node ports the API server assigned.
+func (r *Reconciler) reconcileService(ctx context.Context, site *extensionsv1.Website, shape serviceShape) (*corev1.Service, error) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: shape.name, Namespace: site.Namespace}}
 	err := r.Get(ctx, client.ObjectKeyFromObject(svc), svc)
 	switch {
 	case apierrors.IsNotFound(err):
 		svc.Labels = childLabels(site)
-		svc.Spec = corev1.ServiceSpec{Type: serviceType(site), Selector: selectorLabels(site), Ports: desiredServicePorts()}
+		svc.Spec = corev1.ServiceSpec{Type: shape.typ, Selector: selectorLabels(site), Ports: shape.ports,
+			PublishNotReadyAddresses: shape.publishNotReady}
 		return svc, r.create(ctx, site, svc)
 	case err != nil:
 		return nil, fmt.Errorf("reading Service %s: %w", svc.Name, err)
 	case !metav1.IsControlledBy(svc, site):
 		return nil, fmt.Errorf("Service %s: %w", svc.Name, errConflict)
 	}
-	if cachedHash(svc) == serviceHash(childLabels(site), serviceType(site), selectorLabels(site), desiredServicePorts()) {
+	if cachedHash(svc) == serviceHash(childLabels(site), selectorLabels(site), shape) {
 		return svc, nil
 	}
 	// The cache keeps only a summary: update the Service as the API server has it.
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
 		return nil, fmt.Errorf("reading Service %s: %w", svc.Name, err)
 	}
-	svc.Spec.Type, svc.Spec.Selector = serviceType(site), selectorLabels(site)
-	svc.Spec.Ports = keepNodePorts(svc.Spec.Ports, desiredServicePorts(), svc.Spec.Type)
+	svc.Spec.Type, svc.Spec.Selector = shape.typ, selectorLabels(site)
+	svc.Spec.Ports = keepNodePorts(svc.Spec.Ports, shape.ports, svc.Spec.Type)
+	svc.Spec.PublishNotReadyAddresses = shape.publishNotReady
 	svc.Labels = mergeLabels(svc.Labels, childLabels(site))
 	return svc, r.update(ctx, site, svc)
 }
@@ -249,89 +273,67 @@ func (r *Reconciler) update(ctx context.Context, site *extensionsv1.Website, obj
 	return nil
 }
 
-// observe fills the status from the children: where the site is served and whether the
-// web servers are available.
-func (r *Reconciler) observe(ctx context.Context, site *extensionsv1.Website, status *extensionsv1.WebsiteStatus, deploy *appsv1.Deployment, svc *corev1.Service) error {
+// observe fills the status from the children and kubia-sync: where the site is served
+// (only while a web server is available), which commit, whether the web servers are
+// available and whether syncing fails.
+func (r *Reconciler) observe(ctx context.Context, site *extensionsv1.Website, status *extensionsv1.WebsiteStatus, deploy *appsv1.Deployment, svc *corev1.Service) (syncReport, error) {
 	status.NodePort = 0
 	if svc.Spec.Type != corev1.ServiceTypeClusterIP && len(svc.Spec.Ports) > 0 {
 		status.NodePort = svc.Spec.Ports[0].NodePort
 	}
-	url, err := r.siteURL(ctx, site, status.NodePort)
+	report, err := r.observeSync(ctx, site)
 	if err != nil {
-		return err
+		return syncReport{}, err
 	}
-	status.URL = url
-	if site.Spec.Ingress != nil {
-		status.URL = ingressURL(site)
+	if commit := report.servedCommit(); commit != "" {
+		status.Commit = commit
 	}
+	syncErr := report.failure()
+	if len(report.answered) == 0 && report.running > 0 {
+		syncErr = syncFailure(status) // no answer: what was known still holds
+	}
+	status.URL = ""
 	if deploy.Status.AvailableReplicas > 0 {
-		status.Commit = r.servedCommit(ctx, svc, status.Commit)
+		if status.URL, err = r.siteURL(ctx, site, status.NodePort); err != nil {
+			return syncReport{}, err
+		}
 	}
-	replicas := ptr.Deref(deploy.Spec.Replicas, 1)
-	switch {
-	case deploymentFailed(deploy):
-		setConditions(status, metav1.ConditionFalse, ReasonDeploymentFailed, "The web servers did not become available in time")
-	case deploy.Status.ObservedGeneration < deploy.Generation || deploy.Status.UpdatedReplicas < replicas ||
-		deploy.Status.AvailableReplicas < replicas || deploy.Status.Replicas > replicas:
-		setConditions(status, metav1.ConditionFalse, ReasonRollingOut,
-			fmt.Sprintf("%d of %d web servers available", deploy.Status.AvailableReplicas, replicas))
-	case replicas == 0:
-		setConditions(status, metav1.ConditionFalse, ReasonScaledToZero, "The Website is scaled to zero replicas")
-	default:
-		setConditions(status, metav1.ConditionTrue, ReasonAvailable, fmt.Sprintf("The site is served at %s", status.URL))
-	}
-	return nil
+	setConditions(status, observedVerdict(deploy, syncErr, status.URL))
+	return report, nil
 }
 
-// servedCommit asks kubia-sync which commit it serves; on failure it keeps the last
-// known one (the status says "if available").
-func (r *Reconciler) servedCommit(ctx context.Context, svc *corev1.Service, last string) string {
-	commits := r.Commits
-	if commits == nil {
-		commits = syncStatusCommit
+// syncChangeToAnnounce tells whether status starts or stops reporting a failing sync.
+// The cache may not show this controller's last status write yet, so a change is
+// confirmed against the API server before it is announced: one event per change, not
+// one per reconcile.
+func (r *Reconciler) syncChangeToAnnounce(ctx context.Context, site *extensionsv1.Website, status *extensionsv1.WebsiteStatus) bool {
+	failing := syncFailure(status) != ""
+	if (syncFailure(&site.Status) != "") == failing {
+		return false
 	}
-	commit, err := commits(ctx, svc)
-	if err != nil {
-		log.FromContext(ctx).V(1).Info("Could not read the served commit", "error", err)
-		return last
+	stored := &extensionsv1.Website{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(site), stored); err != nil {
+		return true
 	}
-	return commit
+	return (syncFailure(&stored.Status) != "") != failing
 }
 
-// syncStatusClient opens a connection per read: a kept-alive one would stay with the pod
-// it first reached (conntrack pins the Service's translation), which after a rollout is an
-// old pod serving the old commit, or one gone.
-var syncStatusClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-
-// syncStatusCommit reads the commit from kubia-sync's GET /status on the Service's sync port.
-func syncStatusCommit(ctx context.Context, svc *corev1.Service) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	url := "http://" + net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(syncPort)) + "/status"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return "", err
+// announceSyncChange records an event when syncing starts failing, or works again.
+func (r *Reconciler) announceSyncChange(site *extensionsv1.Website, status *extensionsv1.WebsiteStatus) {
+	if syncErr := syncFailure(status); syncErr != "" {
+		r.Recorder.Eventf(site, nil, corev1.EventTypeWarning, ReasonSyncFailed, "Sync", "%s%s", syncFailedPrefix, syncErr)
+		return
 	}
-	resp, err := syncStatusClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var status struct {
-		Commit string `json:"commit"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&status); err != nil {
-		return "", fmt.Errorf("decoding %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK || status.Commit == "" {
-		return "", fmt.Errorf("GET %s: %s, no commit", url, resp.Status)
-	}
-	return status.Commit, nil
+	r.Recorder.Eventf(site, nil, corev1.EventTypeNormal, "Synced", "Sync", "Synced the repository again, at commit %s", status.Commit)
 }
 
-// siteURL is http://<node-address>:<nodePort>, the node address taken from a Node's
-// InternalIP, or "" while there is no node port or no node.
+// siteURL is the Ingress's http(s)://<host> when the Website has one, else
+// http://<node-address>:<nodePort>, the node address taken from a Node's InternalIP, or ""
+// while there is no node port or no node.
 func (r *Reconciler) siteURL(ctx context.Context, site *extensionsv1.Website, nodePort int32) (string, error) {
+	if site.Spec.Ingress != nil {
+		return ingressURL(site), nil
+	}
 	if nodePort == 0 {
 		return "", nil
 	}
@@ -347,22 +349,6 @@ func (r *Reconciler) siteURL(ctx context.Context, site *extensionsv1.Website, no
 		}
 	}
 	return "", nil
-}
-
-// setConditions sets Ready to readiness, and Progressing and Degraded to match.
-func setConditions(status *extensionsv1.WebsiteStatus, ready metav1.ConditionStatus, reason, message string) {
-	gen := status.ObservedGeneration
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: ConditionReady, Status: ready, Reason: reason, Message: message, ObservedGeneration: gen})
-	progressing, degraded := metav1.ConditionFalse, metav1.ConditionFalse
-	progressingReason, degradedReason := ReasonAsExpected, ReasonAsExpected
-	switch reason {
-	case ReasonRollingOut:
-		progressing, progressingReason = metav1.ConditionTrue, reason
-	case ReasonChildConflict, ReasonReconcileFailed, ReasonDeploymentFailed:
-		degraded, degradedReason = metav1.ConditionTrue, reason
-	}
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: ConditionProgressing, Status: progressing, Reason: progressingReason, Message: message, ObservedGeneration: gen})
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: ConditionDegraded, Status: degraded, Reason: degradedReason, Message: message, ObservedGeneration: gen})
 }
 
 // writeStatus writes status through the status subresource, only when it changed. A

@@ -14,12 +14,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	"github.com/kubia-dev/kubia/internal/controller/website"
+	"github.com/kubia-dev/kubia/internal/gitsync/syncstatus"
 	"github.com/kubia-dev/kubia/internal/manager"
 	"github.com/kubia-dev/kubia/test/harness"
 )
@@ -78,11 +80,21 @@ func TestBookWebsiteGetsDeploymentAndService(t *testing.T) {
 	if !ptr.Deref(pod.SecurityContext.RunAsNonRoot, false) || !ptr.Deref(pod.Containers[0].SecurityContext.ReadOnlyRootFilesystem, false) {
 		t.Error("pod is not restricted: runAsNonRoot and readOnlyRootFilesystem expected")
 	}
-	if svc.Spec.Type != corev1.ServiceTypeNodePort || svc.Spec.Ports[0].Port != 80 || svc.Spec.Ports[0].NodePort == 0 {
-		t.Errorf("service spec = %+v", svc.Spec)
+	if svc.Spec.Type != corev1.ServiceTypeNodePort || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 80 || svc.Spec.Ports[0].NodePort == 0 {
+		t.Errorf("service spec = %+v; want the site's port only, with a node port", svc.Spec)
+	}
+	syncSvc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubia-sync", Namespace: ns}}
+	harness.WaitFor(t, syncSvc, timeout, "the sync Service exists", func() error { return nil })
+	if p := syncSvc.Spec.Ports; syncSvc.Spec.Type != corev1.ServiceTypeClusterIP || len(p) != 1 || p[0].Port != 8081 ||
+		p[0].TargetPort.StrVal != "sync" || !syncSvc.Spec.PublishNotReadyAddresses || !metav1.IsControlledBy(syncSvc, site) {
+		t.Errorf("sync Service = %+v; want ClusterIP port 8081 to the pods' sync port, not-ready pods included, owned by the Website", syncSvc.Spec)
+	}
+	if n := nodePortsOf(t, site); n != 1 {
+		t.Errorf("the NodePort Website holds %d node ports, want 1", n)
 	}
 
-	// No node runs here, so no web server becomes available: Ready is False, RollingOut.
+	// No node runs here, so no web server becomes available: Ready is False, RollingOut,
+	// and no URL says the site is served.
 	harness.WaitFor(t, site, timeout, "the status describes the children", func() error {
 		ready := meta.FindStatusCondition(site.Status.Conditions, website.ConditionReady)
 		switch {
@@ -94,6 +106,8 @@ func TestBookWebsiteGetsDeploymentAndService(t *testing.T) {
 			return fmt.Errorf("Ready condition = %+v", ready)
 		case !meta.IsStatusConditionTrue(site.Status.Conditions, website.ConditionProgressing):
 			return errors.New("not Progressing")
+		case site.Status.URL != "":
+			return fmt.Errorf("status.url %q while no web server is available", site.Status.URL)
 		}
 		return nil
 	})
@@ -362,7 +376,7 @@ func TestIngressFollowsSpec(t *testing.T) {
 			return errors.New("not owned by the Website")
 		}
 		if len(ing.Spec.Rules) != 1 || ing.Spec.Rules[0].Host != "shop.example.org" ||
-			ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name != "shop-website" {
+			len(ing.Spec.Rules[0].HTTP.Paths) != 2 || ing.Spec.Rules[0].HTTP.Paths[1].Backend.Service.Name != "shop-website" {
 			return fmt.Errorf("rules %+v", ing.Spec.Rules)
 		}
 		if len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != "shop-tls" {
@@ -370,12 +384,20 @@ func TestIngressFollowsSpec(t *testing.T) {
 		}
 		return nil
 	})
-	harness.WaitFor(t, site, timeout, "the URL is the host's", func() error {
-		if site.Status.URL != "https://shop.example.org" {
-			return fmt.Errorf("url %q", site.Status.URL)
+	paths := ing.Spec.Rules[0].HTTP.Paths
+	if len(paths) != 2 || paths[0].Path != syncstatus.SiteWebhookPath || *paths[0].PathType != networkingv1.PathTypeExact ||
+		paths[0].Backend.Service.Name != "shop-sync" || paths[0].Backend.Service.Port.Name != "sync" || paths[1].Path != "/" {
+		t.Errorf("paths %+v; want %s to kubia-sync's webhook, / to the site", paths, syncstatus.SiteWebhookPath)
+	}
+	harness.WaitFor(t, site, timeout, "the status is written", func() error {
+		if site.Status.ObservedGeneration != site.Generation || len(site.Status.Conditions) == 0 {
+			return errors.New("not yet")
 		}
 		return nil
 	})
+	if site.Status.URL != "" {
+		t.Errorf("status.url %q while no web server is available", site.Status.URL)
+	}
 
 	edit(t, site, func() { site.Spec.Ingress = nil })
 	harness.Eventually(t, timeout, "the Ingress is deleted", func(ctx context.Context) error {
@@ -385,4 +407,78 @@ func TestIngressFollowsSpec(t *testing.T) {
 		}
 		return fmt.Errorf("still there (%v)", err)
 	})
+}
+
+// nodePortsOf counts the node ports of every Service the Website owns.
+func nodePortsOf(t *testing.T, site *extensionsv1.Website) int {
+	t.Helper()
+	var services corev1.ServiceList
+	if err := harness.Get(t).Client.List(t.Context(), &services, client.InNamespace(site.Namespace)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, svc := range services.Items {
+		if !metav1.IsControlledBy(&svc, site) {
+			continue
+		}
+		for _, p := range svc.Spec.Ports {
+			if p.NodePort != 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// A Website made by an earlier Kubia has one Service with the site's and kubia-sync's
+// ports, two node ports: the controller moves the sync port to the sync Service, frees
+// its node port, and keeps the site's.
+func TestUpgradedWebsiteKeepsItsSiteNodePort(t *testing.T) {
+	ns := harness.Namespace(t)
+	c := harness.Get(t).Client
+	site := applyBookWebsite(t, ns)
+	if err := c.Get(t.Context(), client.ObjectKeyFromObject(site), site); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app.kubernetes.io/name": "website", "app.kubernetes.io/instance": "kubia", website.ManagedByLabel: "kubia"}
+	earlier := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns, Labels: labels, OwnerReferences: []metav1.OwnerReference{{
+			APIVersion: "extensions.example.com/v1", Kind: "Website", Name: site.Name, UID: site.UID,
+			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort,
+			Selector: map[string]string{"app.kubernetes.io/name": "website", "app.kubernetes.io/instance": "kubia"},
+			Ports: []corev1.ServicePort{
+				{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
+				{Name: "sync", Port: 8081, TargetPort: intstr.FromString("sync"), Protocol: corev1.ProtocolTCP},
+			}},
+	}
+	if err := c.Create(t.Context(), earlier); err != nil {
+		t.Fatal(err)
+	}
+	siteNodePort := earlier.Spec.Ports[0].NodePort
+	if n := nodePortsOf(t, site); n != 2 {
+		t.Fatalf("the earlier Service holds %d node ports, want 2", n)
+	}
+
+	startController(t, ns)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubia-website", Namespace: ns}}
+	harness.WaitFor(t, svc, timeout, "the site's Service keeps only the site's port, on its node port", func() error {
+		if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "http" || svc.Spec.Ports[0].NodePort != siteNodePort {
+			return fmt.Errorf("ports %+v, want http on node port %d", svc.Spec.Ports, siteNodePort)
+		}
+		return nil
+	})
+	if svc.UID != earlier.UID {
+		t.Error("the Service was replaced, not updated")
+	}
+	harness.WaitFor(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubia-sync", Namespace: ns}}, timeout, "the sync Service exists", func() error { return nil })
+	harness.WaitFor(t, site, timeout, "the status reports the same node port", func() error {
+		if site.Status.NodePort != siteNodePort {
+			return fmt.Errorf("status.nodePort %d, want %d", site.Status.NodePort, siteNodePort)
+		}
+		return nil
+	})
+	if n := nodePortsOf(t, site); n != 1 {
+		t.Errorf("the upgraded Website holds %d node ports, want 1", n)
+	}
 }
