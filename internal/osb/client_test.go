@@ -35,7 +35,8 @@ func TestClientRoundTrips(t *testing.T) {
 
 	broker.resp = Response{Status: http.StatusAccepted, Body: OperationResponse{Operation: "op-1", DashboardURL: "http://d"}}
 	identity := &Identity{Platform: "kubernetes", Value: map[string]any{"username": "alice"}}
-	r, err := c.Provision(ctx, "i/1", &ProvisionRequest{ServiceID: "svc-1", PlanID: "plan-small"}, CallOptions{OriginatingIdentity: identity, RequestIdentity: "req-1"})
+	r, err := c.Provision(ctx, "i/1", &ProvisionRequest{ServiceID: "svc-1", PlanID: "plan-small", OrganizationGUID: "org-1", SpaceGUID: "space-1"},
+		CallOptions{OriginatingIdentity: identity, RequestIdentity: "req-1"})
 	if err != nil || !r.Async || r.Operation != "op-1" || r.DashboardURL != "http://d" {
 		t.Fatalf("provision %+v, %v", r, err)
 	}
@@ -112,12 +113,31 @@ func TestClientClassifiesFailures(t *testing.T) {
 	}
 }
 
-func TestClientRejectsMalformedLastOperation(t *testing.T) {
-	server := httptest.NewServer(answer(200, `{"state":"done"}`))
-	defer server.Close()
-	c := &Client{URL: server.URL}
-	if _, _, err := c.LastOperation(context.Background(), "i", OperationQuery{}, CallOptions{}); err == nil || !NeedsOrphanMitigation(err) {
-		t.Fatalf("state done: %v, want a malformed answer", err)
+// A last_operation answer other than 200 with a valid state is an error whose status the
+// controllers read: 404 (no such instance) and 410 (gone, after a deprovisioning) each
+// mean something to them.
+func TestClientLastOperationFailures(t *testing.T) {
+	tests := []struct {
+		name       string
+		handler    http.HandlerFunc
+		wantStatus int
+		malformed  bool
+	}{
+		{"unknown state", answer(200, `{"state":"done"}`), 200, true},
+		{"not found", answer(404, `{"description":"instance i does not exist"}`), 404, false},
+		{"gone", answer(410, `{}`), 410, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			server := httptest.NewServer(tt.handler)
+			defer server.Close()
+			c := &Client{URL: server.URL}
+			_, _, err := c.LastOperation(context.Background(), "i", OperationQuery{}, CallOptions{})
+			var httpErr *HTTPError
+			if !errors.As(err, &httpErr) || httpErr.StatusCode != tt.wantStatus || httpErr.Malformed != tt.malformed {
+				t.Fatalf("%v, want status %d, malformed %v", err, tt.wantStatus, tt.malformed)
+			}
+		})
 	}
 }
 

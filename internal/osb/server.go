@@ -170,7 +170,27 @@ func (h *handler) requirePlan(serviceID, planID string) (planRef, error) {
 	return h.lookup(serviceID, planID)
 }
 
+// requirePlatformGUIDs checks the provision body's organization_guid and space_guid,
+// which v2.17 deprecates in favour of context but still requires as non-empty strings.
+func requirePlatformGUIDs(body *ProvisionRequest) error {
+	for _, f := range []struct{ name, value string }{
+		{"organization_guid", body.OrganizationGUID},
+		{"space_guid", body.SpaceGUID},
+	} {
+		if f.value == "" {
+			return Errorf(http.StatusBadRequest, "", "%s is required (a non-empty string)", f.name)
+		}
+	}
+	return nil
+}
+
+// getCatalog serves the catalog. It takes no broker call, but its originating identity
+// is checked like every other endpoint's.
 func (h *handler) getCatalog(w http.ResponseWriter, r *http.Request) {
+	if _, err := originatingIdentity(r); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, h.catalog)
 }
 
@@ -182,6 +202,9 @@ func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
 		}
 		ref, err := h.requirePlan(body.ServiceID, body.PlanID)
 		if err != nil {
+			return Response{}, err
+		}
+		if err := requirePlatformGUIDs(body); err != nil {
 			return Response{}, err
 		}
 		if err := h.checkMaintenanceInfo(ref, body.MaintenanceInfo); err != nil {
@@ -359,14 +382,26 @@ func parseRequest(r *http.Request) (*Request, error) {
 	default:
 		return nil, Errorf(http.StatusBadRequest, "", "accepts_incomplete must be true or false, not %q", v)
 	}
-	if header := r.Header.Get(HeaderOriginatingIdentity); header != "" {
-		id, err := parseIdentity(header)
-		if err != nil {
-			return nil, Errorf(http.StatusBadRequest, "", "%s: %v", HeaderOriginatingIdentity, err)
-		}
-		req.OriginatingIdentity = id
+	id, err := originatingIdentity(r)
+	if err != nil {
+		return nil, err
 	}
+	req.OriginatingIdentity = id
 	return req, nil
+}
+
+// originatingIdentity decodes the request's originating identity header; nil when it
+// has none, a 400 when it is malformed.
+func originatingIdentity(r *http.Request) (*Identity, error) {
+	header := r.Header.Get(HeaderOriginatingIdentity)
+	if header == "" {
+		return nil, nil
+	}
+	id, err := parseIdentity(header)
+	if err != nil {
+		return nil, Errorf(http.StatusBadRequest, "", "%s: %v", HeaderOriginatingIdentity, err)
+	}
+	return id, nil
 }
 
 // parseIdentity decodes "<platform> <base64 of a JSON object>".

@@ -80,8 +80,13 @@ var creds = Credentials{Username: "admin", Password: "s3cret"}
 const (
 	testInstancePath = "/v2/service_instances/i-1"
 	testBindingPath  = testInstancePath + "/service_bindings/b-1"
-	provisionOK      = `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":2}}`
+	// platformGUIDs are the provision body's required organization_guid and space_guid.
+	platformGUIDs = `"organization_guid":"org-1","space_guid":"space-1"`
+	provisionOK   = `{"service_id":"svc-1","plan_id":"plan-small",` + platformGUIDs + `,"parameters":{"size":2}}`
 )
+
+// withGUIDs adds platformGUIDs to a provision body, so a test row shows only what it is about.
+func withGUIDs(body string) string { return "{" + platformGUIDs + "," + body[1:] }
 
 type call struct {
 	method, path, body string
@@ -142,13 +147,21 @@ func TestHandlerRefusesBadRequests(t *testing.T) {
 		{"missing plan_id", call{"PUT", testInstancePath, `{"service_id":"svc-1"}`, nil}, 400, "", "plan_id is required"},
 		{"unknown service", call{"PUT", testInstancePath, `{"service_id":"nope","plan_id":"plan-small"}`, nil}, 400, "", `service_id "nope"`},
 		{"unknown plan", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"nope"}`, nil}, 400, "", `plan_id "nope"`},
-		{"parameter of wrong type", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":"big"}}`, nil}, 400, "", "/size"},
-		{"parameter below minimum", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":0}}`, nil}, 400, "", "/size"},
-		{"unknown parameter", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","parameters":{"colour":"red"}}`, nil}, 400, "", "colour"},
-		{"parameters to a plan without schema", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-unbindable","parameters":{"a":1}}`, nil}, 400, "", "takes no"},
-		{"maintenance_info conflict", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","maintenance_info":{"version":"0.9.0"}}`, nil}, 422, ErrMaintenanceInfoConflict, "1.0.0"},
+		{"missing organization_guid", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","space_guid":"space-1"}`, nil}, 400, "", "organization_guid is required"},
+		{"empty organization_guid", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","organization_guid":"","space_guid":"space-1"}`, nil}, 400, "", "organization_guid is required"},
+		{"null organization_guid", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","organization_guid":null,"space_guid":"space-1"}`, nil}, 400, "", "organization_guid is required"},
+		{"organization_guid not a string", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","organization_guid":7,"space_guid":"space-1"}`, nil}, 400, "", "organization_guid"},
+		{"missing space_guid", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","organization_guid":"org-1"}`, nil}, 400, "", "space_guid is required"},
+		{"empty space_guid", call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","organization_guid":"org-1","space_guid":""}`, nil}, 400, "", "space_guid is required"},
+		{"parameter of wrong type", call{"PUT", testInstancePath, withGUIDs(`{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":"big"}}`), nil}, 400, "", "/size"},
+		{"parameter below minimum", call{"PUT", testInstancePath, withGUIDs(`{"service_id":"svc-1","plan_id":"plan-small","parameters":{"size":0}}`), nil}, 400, "", "/size"},
+		{"unknown parameter", call{"PUT", testInstancePath, withGUIDs(`{"service_id":"svc-1","plan_id":"plan-small","parameters":{"colour":"red"}}`), nil}, 400, "", "colour"},
+		{"parameters to a plan without schema", call{"PUT", testInstancePath, withGUIDs(`{"service_id":"svc-1","plan_id":"plan-unbindable","parameters":{"a":1}}`), nil}, 400, "", "takes no"},
+		{"maintenance_info conflict", call{"PUT", testInstancePath, withGUIDs(`{"service_id":"svc-1","plan_id":"plan-small","maintenance_info":{"version":"0.9.0"}}`), nil}, 422, ErrMaintenanceInfoConflict, "1.0.0"},
 		{"accepts_incomplete not a boolean", call{"PUT", testInstancePath + "?accepts_incomplete=yes", provisionOK, nil}, 400, "", "accepts_incomplete"},
 		{"malformed originating identity", call{"PUT", testInstancePath, provisionOK, map[string]string{HeaderOriginatingIdentity: "kubernetes"}}, 400, "", HeaderOriginatingIdentity},
+		{"catalog with malformed originating identity", call{"GET", "/v2/catalog", "", map[string]string{HeaderOriginatingIdentity: "kubernetes"}}, 400, "", HeaderOriginatingIdentity},
+		{"catalog with originating identity not base64", call{"GET", "/v2/catalog", "", map[string]string{HeaderOriginatingIdentity: "kubernetes %%%"}}, 400, "", "base64"},
 		{"originating identity not base64", call{"PUT", testInstancePath, provisionOK, map[string]string{HeaderOriginatingIdentity: "kubernetes %%%"}}, 400, "", "base64"},
 		{"originating identity not an object", call{"PUT", testInstancePath, provisionOK, map[string]string{HeaderOriginatingIdentity: "kubernetes " + base64.StdEncoding.EncodeToString([]byte(`"x"`))}}, 400, "", "JSON object"},
 		{"update to unknown plan", call{"PATCH", testInstancePath, `{"service_id":"svc-1","plan_id":"nope"}`, map[string]string{HeaderOriginatingIdentity: identity}}, 400, "", `plan_id "nope"`},
@@ -192,7 +205,7 @@ func TestHandlerRoutesValidRequests(t *testing.T) {
 		method string
 	}{
 		{call{"PUT", testInstancePath + "?accepts_incomplete=true", provisionOK, nil}, "Provision"},
-		{call{"PUT", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-small","maintenance_info":{"version":"1.0.0"},"unknown_field":1}`, nil}, "Provision"},
+		{call{"PUT", testInstancePath, withGUIDs(`{"service_id":"svc-1","plan_id":"plan-small","maintenance_info":{"version":"1.0.0"},"unknown_field":1}`), nil}, "Provision"},
 		{call{"PATCH", testInstancePath, `{"service_id":"svc-1","plan_id":"plan-unbindable"}`, nil}, "Update"},
 		{call{"PATCH", testInstancePath, `{"service_id":"svc-1","parameters":{"anything":true}}`, nil}, "Update"},
 		{call{"DELETE", testInstancePath + "?service_id=svc-1&plan_id=plan-small&accepts_incomplete=true", "", nil}, "Deprovision"},
@@ -266,11 +279,19 @@ func TestHandlerWritesBrokerAnswers(t *testing.T) {
 }
 
 func TestCatalogIsServed(t *testing.T) {
-	w := call{"GET", "/v2/catalog", "", map[string]string{HeaderAPIVersion: "2.13"}}.do(t, newHandler(t, &fakeBroker{}))
-	body := assertJSONResponse(t, w, http.StatusOK)
-	var got Catalog
-	if err := json.Unmarshal(body, &got); err != nil || len(got.Services) != 1 || len(got.Services[0].Plans) != 2 {
-		t.Fatalf("catalog %s: %v", body, err)
+	tests := map[string]map[string]string{
+		"oldest version":            {HeaderAPIVersion: "2.13"},
+		"with originating identity": {HeaderOriginatingIdentity: "kubernetes " + base64.StdEncoding.EncodeToString([]byte(`{"username":"alice"}`))},
+	}
+	for name, header := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := call{"GET", "/v2/catalog", "", header}.do(t, newHandler(t, &fakeBroker{}))
+			body := assertJSONResponse(t, w, http.StatusOK)
+			var got Catalog
+			if err := json.Unmarshal(body, &got); err != nil || len(got.Services) != 1 || len(got.Services[0].Plans) != 2 {
+				t.Fatalf("catalog %s: %v", body, err)
+			}
+		})
 	}
 }
 

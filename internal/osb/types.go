@@ -96,12 +96,14 @@ type MaintenanceInfo struct {
 }
 
 // ProvisionRequest is the body of PUT /v2/service_instances/:instance_id.
+// OrganizationGUID and SpaceGUID are deprecated in favour of Context, but still
+// required (non-empty) by v2.17.
 type ProvisionRequest struct {
 	ServiceID        string           `json:"service_id"`
 	PlanID           string           `json:"plan_id"`
 	Context          map[string]any   `json:"context,omitempty"`
-	OrganizationGUID string           `json:"organization_guid,omitempty"`
-	SpaceGUID        string           `json:"space_guid,omitempty"`
+	OrganizationGUID string           `json:"organization_guid"`
+	SpaceGUID        string           `json:"space_guid"`
 	Parameters       map[string]any   `json:"parameters,omitempty"`
 	MaintenanceInfo  *MaintenanceInfo `json:"maintenance_info,omitempty"`
 }

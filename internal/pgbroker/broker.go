@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -93,6 +94,7 @@ func (b *Broker) Provision(ctx context.Context, req *osb.Request, body *osb.Prov
 			Data: map[string][]byte{"password": []byte(randomHex(24))},
 		},
 		id: req.InstanceID, serviceID: body.ServiceID, planID: body.PlanID, parameters: body.Parameters,
+		organizationGUID: body.OrganizationGUID, spaceGUID: body.SpaceGUID,
 		op: newOperation(opProvision),
 	}
 	if err := inst.encode(); err != nil {
@@ -117,8 +119,8 @@ func repeatedProvision(inst *instance, body *osb.ProvisionRequest) (osb.Response
 	if inst.op.Kind == opDeprovision || inst.secret.DeletionTimestamp != nil {
 		return osb.Response{}, busy(inst)
 	}
-	if inst.serviceID != body.ServiceID || inst.planID != body.PlanID || !sameParameters(inst.parameters, body.Parameters) {
-		return osb.Response{}, osb.Errorf(http.StatusConflict, "", "instance %s exists with other attributes", inst.id)
+	if differ := differingAttributes(inst, body); len(differ) > 0 {
+		return osb.Response{}, osb.Errorf(http.StatusConflict, "", "instance %s exists with other attributes: %s", inst.id, strings.Join(differ, ", "))
 	}
 	switch {
 	case inst.op.Kind == opProvision && inst.op.State == osb.StateInProgress:
@@ -129,6 +131,29 @@ func repeatedProvision(inst *instance, body *osb.ProvisionRequest) (osb.Response
 		return osb.Response{}, busy(inst)
 	}
 	return osb.Response{Status: http.StatusOK, Body: osb.OperationResponse{}}, nil
+}
+
+// differingAttributes names the fields in which a repeated provisioning asks for
+// something other than the record holds. A record without organization_guid or
+// space_guid (written before the broker recorded them) has nothing to compare them with:
+// any value matches, and the record is not changed.
+func differingAttributes(inst *instance, body *osb.ProvisionRequest) []string {
+	var differ []string
+	for _, a := range []struct {
+		name string
+		same bool
+	}{
+		{"service_id", inst.serviceID == body.ServiceID},
+		{"plan_id", inst.planID == body.PlanID},
+		{"organization_guid", inst.organizationGUID == "" || inst.organizationGUID == body.OrganizationGUID},
+		{"space_guid", inst.spaceGUID == "" || inst.spaceGUID == body.SpaceGUID},
+		{"parameters", sameParameters(inst.parameters, body.Parameters)},
+	} {
+		if !a.same {
+			differ = append(differ, a.name)
+		}
+	}
+	return differ
 }
 
 // sameParameters compares parameters as JSON, in which nil and {} are alike.
@@ -186,16 +211,21 @@ func lastOperationResponse(op operation) osb.Response {
 	return resp
 }
 
-// lastOperationOfGone answers for an instance without a record: its deprovisioning is
-// in progress while anything of it is left, then succeeded while the tombstone lasts;
-// otherwise the instance is gone.
+// lastOperationOfGone answers for an instance without a record. Its tombstone, while
+// it lasts, says it was deprovisioned: the deprovisioning is in progress while anything
+// of the instance is left, then succeeded; any other of its operations is gone (410).
+// Without a tombstone the broker knows no such instance (it never existed, or its
+// tombstone expired): 404, the specification's answer for polling one that does not exist.
 func (b *Broker) lastOperationOfGone(ctx context.Context, instanceID, operationID string) (osb.Response, error) {
 	tomb, err := b.getTombstone(ctx, instanceID)
 	if err != nil {
 		return osb.Response{}, err
 	}
-	if tomb == nil || operationID != tomb.operationID {
-		return osb.Response{}, osb.Errorf(http.StatusGone, "", "instance %s does not exist", instanceID)
+	if tomb == nil {
+		return osb.Response{}, osb.Errorf(http.StatusNotFound, "", "instance %s does not exist", instanceID)
+	}
+	if operationID != tomb.operationID {
+		return osb.Response{}, osb.Errorf(http.StatusGone, "", "instance %s was deprovisioned", instanceID)
 	}
 	left, err := b.leftovers(ctx, instanceID)
 	if err != nil {
@@ -531,15 +561,16 @@ func (b *Broker) GetBinding(ctx context.Context, req *osb.Request) (osb.Response
 		Credentials: b.credentials(req.InstanceID, bd.secret), Parameters: bd.parameters}}, nil
 }
 
-// BindingLastOperation answers for bindings, which are made synchronously: an existing
-// binding's operation succeeded.
+// BindingLastOperation answers for bindings, which are made and revoked synchronously:
+// an existing binding's operation succeeded; a missing one is 404 (no asynchronous
+// unbinding ever finished, which alone would be 410).
 func (b *Broker) BindingLastOperation(ctx context.Context, req *osb.Request, _ osb.OperationQuery) (osb.Response, error) {
 	bd, err := b.getBinding(ctx, req.InstanceID, req.BindingID)
 	if err != nil {
 		return osb.Response{}, err
 	}
 	if bd == nil {
-		return osb.Response{}, osb.Errorf(http.StatusGone, "", "binding %s does not exist", req.BindingID)
+		return osb.Response{}, osb.Errorf(http.StatusNotFound, "", "binding %s does not exist", req.BindingID)
 	}
 	return osb.Response{Status: http.StatusOK, Body: osb.LastOperationResponse{State: osb.StateSucceeded}}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -72,6 +73,12 @@ func (c osbClient) do(method, path string, body any) reply {
 	return r
 }
 
+// in is the client reporting to t (a subtest), whose failures must end t, not its parent.
+func (c osbClient) in(t *testing.T) osbClient {
+	c.t = t
+	return c
+}
+
 // expect checks a reply's status and, for errors, that the description mentions want.
 func (c osbClient) expect(r reply, status int, want string) reply {
 	c.t.Helper()
@@ -100,9 +107,24 @@ func newTestBroker(t *testing.T) testBroker {
 	return testBroker{osbClient: osbClient{t: t, url: server.URL}, broker: broker, ns: ns}
 }
 
+// The platform's ids in provision requests: its cluster's, and the namespace's.
+const testOrganizationGUID, testSpaceGUID = "cluster-uid", "namespace-uid"
+
 func provisionBody(planID string, params map[string]any) map[string]any {
 	return map[string]any{"service_id": ServiceID, "plan_id": planID, "parameters": params,
-		"context": map[string]any{"platform": "kubernetes", "namespace": "default"}}
+		"organization_guid": testOrganizationGUID, "space_guid": testSpaceGUID,
+		"context": map[string]any{"platform": "kubernetes", "namespace": "default", "clusterid": testOrganizationGUID}}
+}
+
+// with is body with key set to value, or removed when value is nil.
+func with(body map[string]any, key string, value any) map[string]any {
+	out := maps.Clone(body)
+	if value == nil {
+		delete(out, key)
+	} else {
+		out[key] = value
+	}
+	return out
 }
 
 const instancePath = "/v2/service_instances/"
@@ -119,10 +141,23 @@ func TestProvisionCreatesServerAndRepeatsIdempotently(t *testing.T) {
 	if again.str("operation") != op {
 		t.Errorf("repeat answered operation %q, want %q", again.str("operation"), op)
 	}
-	// Other attributes: 409, and the record is untouched.
+	// Other attributes: 409 naming them, and the record is untouched.
 	record := b.record("db-1")
-	b.expect(b.do("PUT", path, provisionBody(PremiumPlanID, params)), http.StatusConflict, "other attributes")
-	b.expect(b.do("PUT", path, provisionBody(FreePlanID, nil)), http.StatusConflict, "other attributes")
+	conflicts := []struct {
+		name string
+		body map[string]any
+	}{
+		{"plan_id", provisionBody(PremiumPlanID, params)},
+		{"parameters", provisionBody(FreePlanID, nil)},
+		{"organization_guid", with(provisionBody(FreePlanID, params), "organization_guid", "another-cluster")},
+		{"space_guid", with(provisionBody(FreePlanID, params), "space_guid", "another-namespace")},
+	}
+	for _, tt := range conflicts {
+		t.Run("other "+tt.name, func(t *testing.T) {
+			c := b.in(t)
+			c.expect(c.do("PUT", path, tt.body), http.StatusConflict, "other attributes: "+tt.name)
+		})
+	}
 	if after := b.record("db-1"); after.ResourceVersion != record.ResourceVersion {
 		t.Error("a refused request changed the record")
 	}
@@ -159,7 +194,8 @@ func TestProvisionCreatesServerAndRepeatsIdempotently(t *testing.T) {
 	// The broker keeps no state: another one answers the same.
 	other := New(harness.Get(t).Client, Options{Namespace: b.ns, Image: "x", ClusterDomain: "cluster.local"}, testr.New(t))
 	resp, err := other.Provision(t.Context(), &osb.Request{InstanceID: "db-1", AcceptsIncomplete: true},
-		&osb.ProvisionRequest{ServiceID: ServiceID, PlanID: FreePlanID, Parameters: params})
+		&osb.ProvisionRequest{ServiceID: ServiceID, PlanID: FreePlanID, Parameters: params,
+			OrganizationGUID: testOrganizationGUID, SpaceGUID: testSpaceGUID})
 	if err != nil || resp.Status != http.StatusAccepted || resp.Body.(osb.OperationResponse).Operation != op {
 		t.Errorf("a second broker answered %+v, %v", resp, err)
 	}
@@ -180,10 +216,15 @@ func TestRefusedProvisionsCreateNothing(t *testing.T) {
 		{"parameter not in the schema", "?accepts_incomplete=true", provisionBody(FreePlanID, map[string]any{"size": 3}), http.StatusBadRequest, "size"},
 		{"init-db-args not a string", "?accepts_incomplete=true", provisionBody(FreePlanID, map[string]any{"init-db-args": 3}), http.StatusBadRequest, "init-db-args"},
 		{"unknown plan", "?accepts_incomplete=true", provisionBody("nope", nil), http.StatusBadRequest, "nope"},
+		{"without organization_guid", "?accepts_incomplete=true", with(provisionBody(FreePlanID, nil), "organization_guid", nil), http.StatusBadRequest, "organization_guid is required"},
+		{"empty organization_guid", "?accepts_incomplete=true", with(provisionBody(FreePlanID, nil), "organization_guid", ""), http.StatusBadRequest, "organization_guid is required"},
+		{"without space_guid", "?accepts_incomplete=true", with(provisionBody(FreePlanID, nil), "space_guid", nil), http.StatusBadRequest, "space_guid is required"},
+		{"empty space_guid", "?accepts_incomplete=true", with(provisionBody(FreePlanID, nil), "space_guid", ""), http.StatusBadRequest, "space_guid is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b.expect(b.do("PUT", instancePath+"refused"+tt.query, tt.body), tt.status, tt.want)
+			c := b.in(t)
+			c.expect(c.do("PUT", instancePath+"refused"+tt.query, tt.body), tt.status, tt.want)
 		})
 	}
 	var secrets corev1.SecretList
@@ -222,16 +263,72 @@ func TestDeprovisionDuringProvisioning(t *testing.T) {
 	if left, err := b.broker.leftovers(t.Context(), "db-2"); err != nil || left != "" {
 		t.Errorf("left after deprovisioning: %q %v", left, err)
 	}
-	b.expect(b.do("DELETE", instancePath+"db-2"+deleteQuery+"&accepts_incomplete=true", nil), http.StatusGone, "does not exist")
-	b.expect(b.do("GET", instancePath+"db-2", nil), http.StatusNotFound, "does not exist")
-	b.expect(b.do("PUT", instancePath+"db-2/service_bindings/b", map[string]any{"service_id": ServiceID, "plan_id": PremiumPlanID}), http.StatusGone, "does not exist")
-	b.expect(b.do("GET", instancePath+"db-2/last_operation?operation=unknown", nil), http.StatusGone, "does not exist")
-	b.expect(b.do("GET", instancePath+"never/last_operation?operation=x", nil), http.StatusGone, "does not exist")
-	b.expect(b.do("GET", instancePath+"db-2/last_operation", nil), http.StatusBadRequest, "operation is required")
-	b.expect(b.do("DELETE", instancePath+"never/service_bindings/b"+deleteQuery, nil), http.StatusGone, "does not exist")
-	b.expect(b.do("GET", instancePath+"never/service_bindings/b", nil), http.StatusNotFound, "does not exist")
-	b.expect(b.do("GET", instancePath+"never/service_bindings/b/last_operation", nil), http.StatusGone, "does not exist")
-	b.expect(b.do("PATCH", instancePath+"never?accepts_incomplete=true", map[string]any{"service_id": ServiceID}), http.StatusGone, "does not exist")
+	// What answers for the deprovisioned instance (its tombstone lasting) and for one
+	// that never existed: the specification's 410 for what is gone, 404 for fetching or
+	// polling what does not exist.
+	bindBody := map[string]any{"service_id": ServiceID, "plan_id": PremiumPlanID}
+	tests := []struct {
+		name, method, path string
+		body               map[string]any
+		status             int
+		want               string
+	}{
+		{"deprovisioned: DELETE", "DELETE", "db-2" + deleteQuery + "&accepts_incomplete=true", nil, http.StatusGone, "does not exist"},
+		{"deprovisioned: GET", "GET", "db-2", nil, http.StatusNotFound, "does not exist"},
+		{"deprovisioned: bind", "PUT", "db-2/service_bindings/b", bindBody, http.StatusGone, "does not exist"},
+		{"deprovisioned: its deprovisioning polled", "GET", "db-2/last_operation?operation=" + deleteOp, nil, http.StatusOK, osb.StateSucceeded},
+		{"deprovisioned: another operation polled", "GET", "db-2/last_operation?operation=unknown", nil, http.StatusGone, "was deprovisioned"},
+		{"deprovisioned: polled without operation", "GET", "db-2/last_operation", nil, http.StatusBadRequest, "operation is required"},
+		{"never existed: polled", "GET", "never/last_operation?operation=x", nil, http.StatusNotFound, "does not exist"},
+		{"never existed: binding polled", "GET", "never/service_bindings/b/last_operation", nil, http.StatusNotFound, "does not exist"},
+		{"never existed: unbind", "DELETE", "never/service_bindings/b" + deleteQuery, nil, http.StatusGone, "does not exist"},
+		{"never existed: binding fetched", "GET", "never/service_bindings/b", nil, http.StatusNotFound, "does not exist"},
+		{"never existed: update", "PATCH", "never?accepts_incomplete=true", map[string]any{"service_id": ServiceID}, http.StatusGone, "does not exist"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := b.in(t)
+			c.expect(c.do(tt.method, instancePath+tt.path, tt.body), tt.status, tt.want)
+		})
+	}
+}
+
+// A record written before the broker recorded organization_guid and space_guid has
+// nothing to compare them with: repeats match whatever they say, and change nothing;
+// the other attributes still count.
+func TestRepeatedProvisionOfRecordWithoutGUIDs(t *testing.T) {
+	b := newTestBroker(t)
+	path := instancePath + "old-db?accepts_incomplete=true"
+	op := b.expect(b.do("PUT", path, provisionBody(FreePlanID, nil)), http.StatusAccepted, "operation").str("operation")
+	record := b.record("old-db")
+	delete(record.Annotations, annOrganizationGUID)
+	delete(record.Annotations, annSpaceGUID)
+	if err := harness.Get(t).Client.Update(t.Context(), record); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		body   map[string]any
+		status int
+		want   string
+	}{
+		{"the same ids", provisionBody(FreePlanID, nil), http.StatusAccepted, op},
+		{"other ids", with(with(provisionBody(FreePlanID, nil), "organization_guid", "another-cluster"), "space_guid", "another-namespace"), http.StatusAccepted, op},
+		{"another plan", provisionBody(PremiumPlanID, nil), http.StatusConflict, "other attributes: plan_id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := b.in(t)
+			c.expect(c.do("PUT", path, tt.body), tt.status, tt.want)
+		})
+	}
+	after := b.record("old-db")
+	if after.ResourceVersion != record.ResourceVersion {
+		t.Error("a repeated provisioning changed the record")
+	}
+	if _, ok := after.Annotations[annSpaceGUID]; ok {
+		t.Error("a repeat recorded a space_guid the first provisioning did not")
+	}
 }
 
 func (b testBroker) record(instanceID string) *corev1.Secret {

@@ -39,6 +39,10 @@ const (
 	annPlanID     = "osb.kubia.dev/plan-id"
 	annParameters = "osb.kubia.dev/parameters"
 	annOperation  = "osb.kubia.dev/operation"
+	// The provisioning's organization_guid and space_guid; empty (or absent) on records
+	// written before the broker recorded them.
+	annOrganizationGUID = "osb.kubia.dev/organization-guid"
+	annSpaceGUID        = "osb.kubia.dev/space-guid"
 )
 
 // Operation kinds.
@@ -72,7 +76,11 @@ type instance struct {
 	serviceID  string
 	planID     string
 	parameters map[string]any
-	op         operation
+	// organizationGUID and spaceGUID are what the platform provisioned it for; empty in
+	// records written before the broker recorded them.
+	organizationGUID string
+	spaceGUID        string
+	op               operation
 }
 
 // hashID names objects after an id: ids may be long or hold any character.
@@ -117,7 +125,8 @@ func (b *Broker) getInstance(ctx context.Context, instanceID string) (*instance,
 
 func decodeInstance(secret *corev1.Secret) (*instance, error) {
 	a := secret.Annotations
-	inst := &instance{secret: secret, id: a[annInstanceID], serviceID: a[annServiceID], planID: a[annPlanID]}
+	inst := &instance{secret: secret, id: a[annInstanceID], serviceID: a[annServiceID], planID: a[annPlanID],
+		organizationGUID: a[annOrganizationGUID], spaceGUID: a[annSpaceGUID]}
 	if err := json.Unmarshal([]byte(a[annOperation]), &inst.op); err != nil {
 		return nil, fmt.Errorf("record %s: operation: %w", secret.Name, err)
 	}
@@ -142,6 +151,7 @@ func (inst *instance) encode() error {
 	a := inst.secret.Annotations
 	a[annInstanceID], a[annServiceID], a[annPlanID] = inst.id, inst.serviceID, inst.planID
 	a[annOperation], a[annParameters] = string(op), string(params)
+	a[annOrganizationGUID], a[annSpaceGUID] = inst.organizationGUID, inst.spaceGUID
 	return nil
 }
 

@@ -151,7 +151,7 @@ func BenchmarkBroker(b *testing.B) {
 
 // The free plan, as a provisioning's body and a deprovisioning's query.
 var (
-	freePlan    = map[string]any{"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID}
+	freePlan    = provisionBody(pgbroker.FreePlanID, nil)
 	freePlanIDs = "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.FreePlanID
 )
 

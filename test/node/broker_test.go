@@ -90,6 +90,17 @@ func (c brokerClient) waitOperation(path, operation string, timeout time.Duratio
 	return state, description
 }
 
+// provisionBody is a provisioning's body for a plan with parameters (nil: none), with
+// the organization_guid and space_guid v2.17 requires of a platform.
+func provisionBody(planID string, params map[string]any) map[string]any {
+	body := map[string]any{"service_id": pgbroker.ServiceID, "plan_id": planID,
+		"organization_guid": "node-test-cluster", "space_guid": "node-test-namespace"}
+	if params != nil {
+		body["parameters"] = params
+	}
+	return body
+}
+
 // provision PUTs an instance and waits until its provisioning succeeded.
 func (c brokerClient) provision(inst string, body map[string]any) {
 	c.t.Helper()
@@ -169,15 +180,9 @@ func TestBrokerProvisionsBindsAndDeprovisionsPostgres(t *testing.T) {
 	const inst = "/v2/service_instances/book-db"
 	ids := "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.FreePlanID
 	began := time.Now()
-	c.provision(inst, map[string]any{
-		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID,
-		"parameters": map[string]any{"init-db-args": "--data-checksums"},
-	})
+	c.provision(inst, provisionBody(pgbroker.FreePlanID, map[string]any{"init-db-args": "--data-checksums"}))
 	t.Logf("provisioned in %s", time.Since(began).Round(time.Millisecond))
-	c.must(http.StatusOK, "PUT", inst+"?accepts_incomplete=true", map[string]any{
-		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID,
-		"parameters": map[string]any{"init-db-args": "--data-checksums"},
-	})
+	c.must(http.StatusOK, "PUT", inst+"?accepts_incomplete=true", provisionBody(pgbroker.FreePlanID, map[string]any{"init-db-args": "--data-checksums"}))
 	fetched := c.must(http.StatusOK, "GET", inst, nil)
 	if fetched["plan_id"] != pgbroker.FreePlanID {
 		t.Errorf("fetched instance %v", fetched)
@@ -323,8 +328,7 @@ func TestKilledBrokerResumesOperations(t *testing.T) {
 	c := p.start()
 	const inst = "/v2/service_instances/resumed"
 	ids := "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.FreePlanID
-	op := c.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", map[string]any{
-		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})["operation"].(string)
+	op := c.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", provisionBody(pgbroker.FreePlanID, nil))["operation"].(string)
 	p.kill()
 	c = p.start()
 	record := &corev1.Secret{}
@@ -382,7 +386,7 @@ func TestBrokerPremiumPlanKeepsDataOnVolume(t *testing.T) {
 	c, ns := startBroker(t)
 	const inst = "/v2/service_instances/premium-db"
 	ids := "service_id=" + pgbroker.ServiceID + "&plan_id=" + pgbroker.PremiumPlanID
-	c.provision(inst, map[string]any{"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID})
+	c.provision(inst, provisionBody(pgbroker.PremiumPlanID, nil))
 	creds := c.must(http.StatusCreated, "PUT", inst+"/service_bindings/app", map[string]any{
 		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.PremiumPlanID})["credentials"].(map[string]any)
 	conn, err := connect(t.Context(), t, ns, creds)
@@ -448,9 +452,7 @@ func TestBrokerMovesInstanceToPremium(t *testing.T) {
 	harness.RequireNode(t)
 	c, ns := startBroker(t)
 	const inst = "/v2/service_instances/growing-db"
-	c.provision(inst, map[string]any{
-		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID,
-		"parameters": map[string]any{"init-db-args": "--data-checksums"}})
+	c.provision(inst, provisionBody(pgbroker.FreePlanID, map[string]any{"init-db-args": "--data-checksums"}))
 	creds := c.must(http.StatusCreated, "PUT", inst+"/service_bindings/app", map[string]any{
 		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})["credentials"].(map[string]any)
 	conn, err := connect(t.Context(), t, ns, creds)
@@ -527,7 +529,7 @@ func TestBrokerReportsFailedProvisioning(t *testing.T) {
 	t.Cleanup(server.Close)
 	c := brokerClient{t: t, url: server.URL, creds: brokerCreds}
 	const inst = "/v2/service_instances/broken-db"
-	body := map[string]any{"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID}
+	body := provisionBody(pgbroker.FreePlanID, nil)
 	op := c.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", body)["operation"].(string)
 	state, desc := c.waitOperation(inst, op, 3*time.Minute)
 	if state != osb.StateFailed || !strings.Contains(desc, "cannot start") {

@@ -135,8 +135,7 @@ func assertChartBrokerProvisions(t *testing.T) {
 	anonymous.must(http.StatusUnauthorized, "GET", "/v2/catalog", nil)
 
 	const inst = "/v2/service_instances/chart-db"
-	op := broker.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", map[string]any{
-		"service_id": pgbroker.ServiceID, "plan_id": pgbroker.FreePlanID})["operation"].(string)
+	op := broker.must(http.StatusAccepted, "PUT", inst+"?accepts_incomplete=true", provisionBody(pgbroker.FreePlanID, nil))["operation"].(string)
 	if state, desc := broker.waitOperation(inst, op, 3*time.Minute); state != osb.StateSucceeded {
 		t.Fatalf("provisioning through the chart's broker %s: %s", state, desc)
 	}

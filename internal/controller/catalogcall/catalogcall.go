@@ -1,6 +1,7 @@
 // Package catalogcall holds what the Service Catalog's controllers share around calls
-// to brokers: the identity they send, their Ready/Failed conditions, and their status
-// writes (the optimistic-lock claim keeps a stale cache from calling a broker twice).
+// to brokers: the identities they send (the caller's, and the platform's cluster and
+// namespace ids), their Ready/Failed conditions, and their status writes (the
+// optimistic-lock claim keeps a stale cache from calling a broker twice).
 package catalogcall
 
 import (
@@ -22,7 +23,7 @@ import (
 // step recording the requesting user) and a new request id.
 func Options() osb.CallOptions {
 	return osb.CallOptions{RequestIdentity: uuid.NewString(),
-		OriginatingIdentity: &osb.Identity{Platform: "kubernetes", Value: map[string]any{"username": "kubia-controller-manager"}}}
+		OriginatingIdentity: &osb.Identity{Platform: PlatformKubernetes, Value: map[string]any{"username": "kubia-controller-manager"}}}
 }
 
 // SetConditions sets Ready and Failed (failed: the broker refused for good).

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -62,6 +63,8 @@ type Reconciler struct {
 	Recorder  events.EventRecorder
 	// RequestTimeout bounds each request to a broker; 0 means osb.DefaultTimeout.
 	RequestTimeout time.Duration
+
+	platform catalogcall.Platform
 }
 
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebindings,verbs=get;list;watch;update;patch
@@ -69,6 +72,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebindings/finalizers,verbs=update
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=serviceinstances,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // SetupWithManager registers the controller; an instance's change wakes its bindings
@@ -183,6 +187,10 @@ func (r *Reconciler) reconcileBind(ctx context.Context, b *sc.ServiceBinding, st
 			return ctrl.Result{}, nil
 		}
 	}
+	clusterID, err := r.platform.ClusterID(ctx, r.APIReader)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	status.UnbindStatus = sc.UnbindStatusRequired
 	if result, err := r.claim(ctx, b, status, OperationBind); err != nil || !result.IsZero() {
 		return result, err
@@ -190,7 +198,8 @@ func (r *Reconciler) reconcileBind(ctx context.Context, b *sc.ServiceBinding, st
 	res, err := t.client.Bind(ctx, t.instance.Spec.ExternalID, b.Spec.ExternalID, &osb.BindRequest{
 		ServiceID: t.class.Spec.ExternalID, PlanID: t.instance.Status.ExternalProperties.ClusterServicePlanExternalID,
 		BindResource: map[string]any{"app_guid": b.Namespace}, Parameters: params,
-		Context: map[string]any{"platform": "kubernetes", "namespace": b.Namespace},
+		// The Kubernetes profile's context of a bind request.
+		Context: map[string]any{"platform": catalogcall.PlatformKubernetes, "namespace": t.instance.Namespace, "clusterid": clusterID},
 	}, catalogcall.Options())
 	if err != nil {
 		return r.bindFailed(b, status, err)
@@ -320,7 +329,12 @@ func (r *Reconciler) poll(ctx context.Context, b *sc.ServiceBinding, status *sc.
 	lo, after, err := t.client.BindingLastOperation(ctx, t.instance.Spec.ExternalID, b.Spec.ExternalID, osb.OperationQuery{
 		ServiceID: t.class.Spec.ExternalID, PlanID: t.instance.Status.ExternalProperties.ClusterServicePlanExternalID, Operation: status.LastOperation}, catalogcall.Options())
 	unbinding := status.CurrentOperation == OperationUnbind
-	if unbinding && osb.StatusCode(err) == 410 {
+	if osb.StatusCode(err) == http.StatusNotFound {
+		return r.bindingNotFound(b, status, unbinding, err)
+	}
+	if unbinding && osb.StatusCode(err) == http.StatusGone {
+		// The specification's success for an unbinding (for a binding, an invalid
+		// answer: polled again).
 		lo, err = &osb.LastOperationResponse{State: osb.StateSucceeded}, nil
 	}
 	if err != nil {
@@ -340,8 +354,28 @@ func (r *Reconciler) poll(ctx context.Context, b *sc.ServiceBinding, status *sc.
 		}
 		return r.inject(ctx, b, status, binding.Credentials)
 	}
+	return r.operationFailed(b, status, unbinding, lo.Description)
+}
+
+// bindingNotFound handles a 404 from last_operation, the broker's word that the binding
+// does not exist. A binding polled so has failed. An unbinding is sent again rather than
+// taken as done: the specification gives an unbind of a binding that does not exist one
+// answer, 410 Gone, which is success, whereas a 404 from something between the
+// controller and the broker would otherwise drop a binding the broker still holds.
+func (r *Reconciler) bindingNotFound(b *sc.ServiceBinding, status *sc.ServiceBindingStatus, unbinding bool, err error) (ctrl.Result, error) {
+	if !unbinding {
+		return r.operationFailed(b, status, false, err.Error())
+	}
+	r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, ReasonUnbindCallFailed, OperationUnbind, "Polling the unbinding: %v; unbinding again", err)
 	status.AsyncOpInProgress, status.CurrentOperation, status.LastOperation = false, "", ""
-	message := "The broker reports that the " + map[bool]string{true: "unbind", false: "bind"}[unbinding] + " failed: " + lo.Description
+	return ctrl.Result{Requeue: true}, nil
+}
+
+// operationFailed records an asynchronous bind or unbind that failed: an unbinding is
+// retried with backoff, a binding is Failed and what the broker may hold is unbound.
+func (r *Reconciler) operationFailed(b *sc.ServiceBinding, status *sc.ServiceBindingStatus, unbinding bool, description string) (ctrl.Result, error) {
+	status.AsyncOpInProgress, status.CurrentOperation, status.LastOperation = false, "", ""
+	message := "The broker reports that the " + map[bool]string{true: "unbind", false: "bind"}[unbinding] + " failed: " + description
 	if unbinding {
 		status.UnbindStatus = sc.UnbindStatusFailed
 		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonUnbindCallFailed, message, b.Generation, false)

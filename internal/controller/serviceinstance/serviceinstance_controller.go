@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"time"
 
@@ -82,6 +83,8 @@ type Reconciler struct {
 	Recorder  events.EventRecorder
 	// RequestTimeout bounds each request to a broker; 0 means osb.DefaultTimeout.
 	RequestTimeout time.Duration
+
+	platform catalogcall.Platform
 }
 
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=serviceinstances,verbs=get;list;watch;update;patch
@@ -90,6 +93,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=servicebindings,verbs=get;list;watch
 // +kubebuilder:rbac:groups=servicecatalog.k8s.io,resources=clusterservicebrokers;clusterserviceclasses;clusterserviceplans,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // SetupWithManager registers the controller; a binding's change wakes its instance (a
@@ -215,14 +219,22 @@ func (r *Reconciler) provision(ctx context.Context, inst *sc.ServiceInstance, st
 		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonErrorWithParameters, err.Error(), inst.Generation, true)
 		return ctrl.Result{}, nil
 	}
+	clusterID, namespaceUID, err := r.platformIDs(ctx, inst)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	// From now on the broker may hold something: deleting the instance deprovisions.
 	status.DeprovisionStatus = sc.DeprovisionStatusRequired
 	status.InProgressProperties = props
 	if result, err := r.claim(ctx, inst, status, OperationProvision); err != nil || !result.IsZero() {
 		return result, err
 	}
+	// The deprecated organization_guid and space_guid, which v2.17 still requires, are the
+	// cluster's and the namespace's ids, as the original Kubernetes Service Catalog sent
+	// them; the context object says the same in the profile's terms.
 	res, err := t.client.Provision(ctx, inst.Spec.ExternalID, &osb.ProvisionRequest{
-		ServiceID: t.class.Spec.ExternalID, PlanID: t.plan.Spec.ExternalID, Parameters: params, Context: platformContext(inst),
+		ServiceID: t.class.Spec.ExternalID, PlanID: t.plan.Spec.ExternalID, Parameters: params,
+		OrganizationGUID: clusterID, SpaceGUID: namespaceUID, Context: platformContext(inst, clusterID),
 	}, catalogcall.Options())
 	if err != nil {
 		return r.callFailed(inst, status, OperationProvision, err)
@@ -242,8 +254,12 @@ func (r *Reconciler) update(ctx context.Context, inst *sc.ServiceInstance, statu
 		catalogcall.SetConditions(&status.Conditions, metav1.ConditionFalse, ReasonErrorWithParameters, err.Error(), inst.Generation, true)
 		return ctrl.Result{}, nil
 	}
+	clusterID, err := r.platform.ClusterID(ctx, r.APIReader)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	prev := status.ExternalProperties
-	body := &osb.UpdateRequest{ServiceID: t.class.Spec.ExternalID, Context: platformContext(inst),
+	body := &osb.UpdateRequest{ServiceID: t.class.Spec.ExternalID, Context: platformContext(inst, clusterID),
 		PreviousValues: &osb.PreviousValues{PlanID: prev.ClusterServicePlanExternalID, ServiceID: t.class.Spec.ExternalID}}
 	if prev.ClusterServicePlanExternalID != props.ClusterServicePlanExternalID {
 		body.PlanID = props.ClusterServicePlanExternalID
@@ -266,8 +282,22 @@ func (r *Reconciler) update(ctx context.Context, inst *sc.ServiceInstance, statu
 	return ctrl.Result{}, nil
 }
 
-func platformContext(inst *sc.ServiceInstance) map[string]any {
-	return map[string]any{"platform": "kubernetes", "namespace": inst.Namespace, "instance_name": inst.Name}
+// platformIDs are the ids of the cluster and of the instance's namespace.
+func (r *Reconciler) platformIDs(ctx context.Context, inst *sc.ServiceInstance) (clusterID, namespaceUID string, err error) {
+	if clusterID, err = r.platform.ClusterID(ctx, r.APIReader); err != nil {
+		return "", "", err
+	}
+	if namespaceUID, err = catalogcall.NamespaceUID(ctx, r.APIReader, inst.Namespace); err != nil {
+		return "", "", err
+	}
+	return clusterID, namespaceUID, nil
+}
+
+// platformContext is the Kubernetes profile's context of provisioning and update
+// requests.
+func platformContext(inst *sc.ServiceInstance, clusterID string) map[string]any {
+	return map[string]any{"platform": catalogcall.PlatformKubernetes, "namespace": inst.Namespace,
+		"clusterid": clusterID, "instance_name": inst.Name}
 }
 
 func (r *Reconciler) startAsync(inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus, op, operation, reason, message string) (ctrl.Result, error) {
@@ -331,7 +361,12 @@ func (r *Reconciler) poll(ctx context.Context, inst *sc.ServiceInstance, status 
 		q.PlanID = p.ClusterServicePlanExternalID
 	}
 	lo, after, err := t.client.LastOperation(ctx, inst.Spec.ExternalID, q, catalogcall.Options())
-	if status.CurrentOperation == OperationDeprovision && osb.StatusCode(err) == 410 {
+	if osb.StatusCode(err) == http.StatusNotFound {
+		return r.instanceNotFound(inst, status, err)
+	}
+	if status.CurrentOperation == OperationDeprovision && osb.StatusCode(err) == http.StatusGone {
+		// The specification's success for a deprovisioning (for other operations, an
+		// invalid answer: polled again).
 		lo, err = &osb.LastOperationResponse{State: osb.StateSucceeded}, nil
 	}
 	if err != nil {
@@ -352,6 +387,23 @@ func (r *Reconciler) poll(ctx context.Context, inst *sc.ServiceInstance, status 
 		return r.operationSucceeded(inst, status)
 	}
 	return r.operationFailed(inst, status, lo.Description)
+}
+
+// instanceNotFound handles a 404 from last_operation, the broker's word that the instance
+// does not exist. A provisioning or update polled so has failed. A deprovisioning
+// (or orphan mitigation) is sent again rather than taken as done: the specification
+// gives a DELETE of an instance that does not exist one answer, 410 Gone, which is
+// success, whereas a 404 from something between the controller and the broker would
+// otherwise release an instance the broker still holds.
+func (r *Reconciler) instanceNotFound(inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus, err error) (ctrl.Result, error) {
+	if status.CurrentOperation != OperationDeprovision {
+		return r.operationFailed(inst, status, err.Error())
+	}
+	// The conditions stay: an orphan mitigation's keep saying why the provisioning failed.
+	r.Recorder.Eventf(inst, nil, corev1.EventTypeWarning, ReasonDeprovisioning, OperationDeprovision,
+		"Polling the deprovisioning: %v; deprovisioning again", err)
+	status.AsyncOpInProgress, status.CurrentOperation, status.LastOperation = false, "", ""
+	return ctrl.Result{Requeue: true}, nil
 }
 
 func (r *Reconciler) operationSucceeded(inst *sc.ServiceInstance, status *sc.ServiceInstanceStatus) (ctrl.Result, error) {

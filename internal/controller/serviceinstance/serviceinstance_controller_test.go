@@ -3,6 +3,7 @@ package serviceinstance_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -123,6 +124,13 @@ func TestBookInstanceIsProvisionedAndDeprovisioned(t *testing.T) {
 		body.Parameters["init-db-args"] != "--data-checksums" || body.PlanID != pgbroker.FreePlanID+"-"+pgbroker.ServiceName ||
 		provision.Request.OriginatingIdentity == nil || provision.Request.OriginatingIdentity.Platform != "kubernetes" {
 		t.Errorf("provision call %+v body %+v", provision, body)
+	}
+	// The platform's ids, as the Kubernetes profile and v2.17's required fields want them.
+	clusterID, namespaceUID := namespaceUID(t, metav1.NamespaceSystem), namespaceUID(t, ns)
+	wantContext := map[string]any{"platform": "kubernetes", "namespace": ns, "clusterid": clusterID, "instance_name": "my-postgres-db"}
+	if body.OrganizationGUID != clusterID || body.SpaceGUID != namespaceUID || !maps.Equal(body.Context, wantContext) {
+		t.Errorf("provision organization_guid %q, space_guid %q, context %v; want %q, %q, %v",
+			body.OrganizationGUID, body.SpaceGUID, body.Context, clusterID, namespaceUID, wantContext)
 	}
 	if out := harness.Kubectl(t, "get", "serviceinstances", "-n", ns); !strings.Contains(out, serviceinstance.ReasonProvisionedSuccessfully) {
 		t.Errorf("kubectl get serviceinstances:\n%s", out)
@@ -290,6 +298,75 @@ func TestDeletion(t *testing.T) {
 }
 
 func rawJSON(s string) *runtime.RawExtension { return &runtime.RawExtension{Raw: []byte(s)} }
+
+func namespaceUID(t *testing.T, name string) string {
+	t.Helper()
+	ns := &corev1.Namespace{}
+	if err := harness.Get(t).Client.Get(t.Context(), client.ObjectKey{Name: name}, ns); err != nil {
+		t.Fatal(err)
+	}
+	return string(ns.UID)
+}
+
+// notFound is a broker's 404 to last_operation: the instance being polled does not exist.
+var notFound = osb.Errorf(http.StatusNotFound, "", "instance does not exist")
+
+// A provisioning polled as not found (404) has failed: Failed, saying so, and mitigated;
+// not provisioned again for the same spec.
+func TestProvisioningPolledAsNotFoundFails(t *testing.T) {
+	ns, b, _ := setup(t, "vanished-db")
+	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
+		switch call.Method {
+		case "Provision":
+			return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "op-provision"}}, nil
+		case "LastOperation":
+			return osb.Response{}, notFound
+		}
+		return osb.Response{}, nil
+	})
+	inst := newInstance(t, ns, "vanished", "vanished-db", "")
+	waitCondition(t, inst, sc.ConditionFailed, metav1.ConditionTrue, serviceinstance.ReasonProvisionCallFailed)
+	if c := meta.FindStatusCondition(inst.Status.Conditions, sc.ConditionFailed); !strings.Contains(c.Message, "404") {
+		t.Errorf("Failed message %q does not give the broker's answer", c.Message)
+	}
+	harness.Eventually(t, timeout, "the orphan is mitigated", func(context.Context) error {
+		if len(b.CallsOf("Deprovision")) == 0 {
+			return fmt.Errorf("calls %v", b.Methods())
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second) // no new provisioning may come
+	if provisions := b.CallsOf("Provision"); len(provisions) != 1 {
+		t.Errorf("calls %v: want one provisioning", b.Methods())
+	}
+}
+
+// A deprovisioning polled as not found (404) is sent again; the broker's 410 to it (the
+// instance does not exist) releases the instance.
+func TestDeprovisioningPolledAsNotFoundIsSentAgain(t *testing.T) {
+	ns, b, _ := setup(t, "forgotten-db")
+	inst := newInstance(t, ns, "forgotten", "forgotten-db", "")
+	waitCondition(t, inst, sc.ConditionReady, metav1.ConditionTrue, serviceinstance.ReasonProvisionedSuccessfully)
+	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
+		switch {
+		case call.Method == "Deprovision" && len(b.CallsOf("Deprovision")) == 1:
+			return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "op-deprovision"}}, nil
+		case call.Method == "Deprovision":
+			return osb.Response{}, osb.Errorf(http.StatusGone, "", "instance does not exist")
+		case call.Method == "LastOperation":
+			return osb.Response{}, notFound
+		}
+		return osb.Response{}, nil
+	})
+	if err := harness.Get(t).Client.Delete(t.Context(), inst); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, inst)
+	// Compacted: a reconcile reading a cache that lags may poll once more.
+	if methods := b.Methods(); !slices.Equal(slices.Compact(slices.Clone(methods)), []string{"Provision", "Deprovision", "LastOperation", "Deprovision"}) {
+		t.Errorf("calls %v, want Provision, Deprovision, LastOperation (404), Deprovision (410)", methods)
+	}
+}
 
 // An asynchronous provisioning the broker reports failed: Failed with its description,
 // then orphan mitigation, and no new attempt for the same spec.
