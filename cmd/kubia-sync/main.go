@@ -42,11 +42,9 @@ func run(ctx context.Context, s *gitsync.Syncer, interval time.Duration, listen,
 	if s.Repo == "" {
 		return errors.New("--repo is required")
 	}
-	auth, err := gitsync.LoadAuth(credentials)
-	if err != nil {
-		return err
-	}
-	s.Auth = auth
+	// Read at every sync, so a fixed Secret applies without a restart and a wrong one is
+	// reported on /status instead of crash-looping.
+	s.CredentialsDir = credentials
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	runner := gitsync.NewRunner(s, interval)

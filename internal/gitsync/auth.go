@@ -46,6 +46,9 @@ func LoadAuth(dir string) (transport.AuthMethod, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !okUser && !okPass {
+		return nil, fmt.Errorf("no credentials in %s: the Website's secretRef names a Secret that is missing or has none of the keys token, username and password, identity and known_hosts", dir)
+	}
 	if !okUser || !okPass {
 		return nil, fmt.Errorf("credentials in %s: need token, username and password, or identity and known_hosts", dir)
 	}

@@ -35,6 +35,10 @@ type Syncer struct {
 	Root string
 	Link string
 	Auth transport.AuthMethod
+	// CredentialsDir, when set, is read for Auth at every sync (see LoadAuth): the kubelet
+	// updates a mounted Secret in place, so fixed credentials apply without a restart, and
+	// wrong ones are a sync error like any other.
+	CredentialsDir string
 }
 
 // Published returns the commit the link currently points at, or "" before the first sync.
@@ -57,6 +61,11 @@ func (s *Syncer) Sync(ctx context.Context) (commit string, changed bool, err err
 }
 
 func (s *Syncer) sync(ctx context.Context) (commit string, changed bool, err error) {
+	if s.CredentialsDir != "" {
+		if s.Auth, err = LoadAuth(s.CredentialsDir); err != nil {
+			return "", false, err
+		}
+	}
 	commit, ref, err := s.resolve(ctx)
 	if err != nil {
 		return "", false, err

@@ -151,6 +151,7 @@ func TestLoadAuthKinds(t *testing.T) {
 		"token":                  {files: map[string]string{"token": "ghp_abc"}, wantPwd: "ghp_abc"},
 		"username and password":  {files: map[string]string{"username": "u", "password": "p"}, wantPwd: "p"},
 		"password alone":         {files: map[string]string{"password": "p"}, wantErr: "need token"},
+		"none of the keys":       {files: map[string]string{"ca.crt": "x"}, wantErr: "missing or has none of the keys"},
 		"ssh identity, no hosts": {files: map[string]string{"identity": "not a key"}, wantErr: "ssh identity"},
 	}
 	for name, tc := range cases {
@@ -361,5 +362,26 @@ func TestRunnerLogsWhatIsServed(t *testing.T) {
 	waitFor(t, "a failure logged while serving it", func() bool { return logged("serving the last good revision") })
 	if status := runner.Status(); status.Commit != commit || status.LastError == "" {
 		t.Fatalf("status %+v: want the served commit and the error", status)
+	}
+}
+
+// Credentials are read at every sync: a Secret that is missing (its optional volume
+// empty) is a sync error saying so, and once the kubelet fills the volume in the next
+// sync works, without a restart.
+func TestCredentialsDirIsReadAtEverySync(t *testing.T) {
+	srv := gitserver.New(t, nil)
+	srv.RequireBasicAuth("kubia", "tok-1")
+	repo := srv.Repo(t, "private")
+	commit := repo.Commit(t, map[string]string{"index.html": "private"}, "one")
+	dir := t.TempDir()
+	s := &gitsync.Syncer{Repo: repo.URL, Root: t.TempDir(), Link: "html", CredentialsDir: dir}
+	if _, _, err := s.Sync(t.Context()); err == nil || !strings.Contains(err.Error(), "secretRef names a Secret that is missing") {
+		t.Fatalf("Sync without credentials: %v; want an error naming the missing Secret", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte("tok-1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.Sync(t.Context()); err != nil || got != commit {
+		t.Fatalf("Sync once the token is there = %s, %v; want %s", got, err, commit)
 	}
 }

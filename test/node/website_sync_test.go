@@ -45,10 +45,11 @@ func TestBookWebsiteSaysWhyItIsNotServed(t *testing.T) {
 	}
 }
 
-// A repository that needs credentials the Website does not give, one that does not exist
-// yet and then appears, and one that starts failing while its last revision is served: each
-// failure is reported with kubia-sync's error (credentials redacted), and clears once a sync
-// works again.
+// A repository that needs credentials the Website does not give (wrong ones in its URL,
+// or a secretRef Secret that does not exist yet), one that does not exist yet and then
+// appears, and one that starts failing while its last revision is served: each failure is
+// reported with kubia-sync's error (credentials redacted), and clears once a sync works
+// again.
 func TestWebsiteSyncFailuresAreReportedAndClear(t *testing.T) {
 	harness.RequireNode(t)
 	ns := harness.Namespace(t)
@@ -63,10 +64,15 @@ func TestWebsiteSyncFailuresAreReportedAndClear(t *testing.T) {
 	locked := &extensionsv1.Website{ObjectMeta: metav1.ObjectMeta{Name: "locked", Namespace: ns},
 		Spec: extensionsv1.WebsiteSpec{GitRepo: wrongURL, SyncInterval: interval}}
 
+	// Its secretRef names a Secret that does not exist yet.
+	unsigned := &extensionsv1.Website{ObjectMeta: metav1.ObjectMeta{Name: "unsigned", Namespace: ns},
+		Spec: extensionsv1.WebsiteSpec{GitRepo: private.URL + "/private.git", SyncInterval: interval,
+			SecretRef: &extensionsv1.SecretReference{Name: "reader-credentials"}}}
+
 	srv := nodeGitServer(t)
 	later := &extensionsv1.Website{ObjectMeta: metav1.ObjectMeta{Name: "later", Namespace: ns},
 		Spec: extensionsv1.WebsiteSpec{GitRepo: srv.URL + "/later.git", SyncInterval: interval}}
-	for _, site := range []*extensionsv1.Website{locked, later} {
+	for _, site := range []*extensionsv1.Website{locked, unsigned, later} {
 		if err := c.Create(t.Context(), site); err != nil {
 			t.Fatal(err)
 		}
@@ -76,6 +82,13 @@ func TestWebsiteSyncFailuresAreReportedAndClear(t *testing.T) {
 	degraded := meta.FindStatusCondition(locked.Status.Conditions, website.ConditionDegraded)
 	if strings.Contains(degraded.Message, "wrong-password") || !strings.Contains(degraded.Message, "http://***@") {
 		t.Errorf("Degraded message %q: want the URL's userinfo redacted", degraded.Message)
+	}
+
+	waitSyncFailed(t, unsigned, "secretRef names a Secret that is missing")
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "reader-credentials", Namespace: ns},
+		StringData: map[string]string{"username": "reader", "password": "right-password"}}
+	if err := c.Create(t.Context(), secret); err != nil {
+		t.Fatal(err)
 	}
 
 	waitSyncFailed(t, later, "repository not found")
@@ -108,6 +121,14 @@ func TestWebsiteSyncFailuresAreReportedAndClear(t *testing.T) {
 	if n := countEvents(t, later, corev1.EventTypeWarning, website.ReasonSyncFailed); n != 2 {
 		t.Errorf("%d SyncFailed warnings, want 2 (one per time syncing started failing)", n)
 	}
+
+	// The kubelet fills the optional Secret volume in (within its sync period, about a
+	// minute); kubia-sync reads the credentials at its next try, without a restart.
+	unsignedURL := waitReady(t, unsigned)
+	harness.Eventually(t, timeout, "the site whose Secret came later is served", func(ctx context.Context) error {
+		return expectPage(ctx, unsignedURL+"/", "private")
+	})
+	waitSyncCleared(t, unsigned)
 }
 
 // waitSyncFailed waits until the Website reports Degraded=True, SyncFailed, with a message

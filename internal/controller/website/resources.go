@@ -89,7 +89,10 @@ func podSpec(site *extensionsv1.Website, imgs Images) corev1.PodSpec {
 	}
 	if site.Spec.SecretRef != nil {
 		volumes = append(volumes, corev1.Volume{Name: credsVolume, VolumeSource: corev1.VolumeSource{
-			Secret: &corev1.SecretVolumeSource{SecretName: site.Spec.SecretRef.Name, DefaultMode: ptr.To[int32](0o400)},
+			// Optional: without the Secret the pod still starts, and kubia-sync reports the
+			// missing credentials where the Website shows them; the kubelet fills the
+			// volume in once the Secret exists.
+			Secret: &corev1.SecretVolumeSource{SecretName: site.Spec.SecretRef.Name, DefaultMode: ptr.To[int32](0o400), Optional: ptr.To(true)},
 		}})
 	}
 	return corev1.PodSpec{
