@@ -5,12 +5,14 @@
 package gitsync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -39,7 +41,19 @@ type Syncer struct {
 	// updates a mounted Secret in place, so fixed credentials apply without a restart, and
 	// wrong ones are a sync error like any other.
 	CredentialsDir string
+	// ListTimeout and CloneTimeout bound asking the remote for its refs and cloning a
+	// revision (0: DefaultListTimeout, DefaultCloneTimeout): a remote that accepts the
+	// connection and then stalls must be a failure that is reported and retried, not a
+	// sync that never ends.
+	ListTimeout, CloneTimeout time.Duration
 }
+
+// Default bounds of a sync's steps. Listing refs is one small exchange; a clone of a
+// large site may take minutes.
+const (
+	DefaultListTimeout  = time.Minute
+	DefaultCloneTimeout = 10 * time.Minute
+)
 
 // Published returns the commit the link currently points at, or "" before the first sync.
 func (s *Syncer) Published() string {
@@ -85,6 +99,8 @@ func (s *Syncer) resolve(ctx context.Context) (string, plumbing.ReferenceName, e
 	if fullSHA.MatchString(s.Ref) {
 		return s.Ref, "", nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(s.ListTimeout, DefaultListTimeout))
+	defer cancel()
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{s.Repo}})
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: s.Auth, PeelingOption: git.AppendPeeled})
 	if err != nil {
@@ -166,6 +182,8 @@ func (s *Syncer) checkout(ctx context.Context, dir, commit string, ref plumbing.
 	if ref != "" {
 		opts.Depth, opts.SingleBranch, opts.ReferenceName = 1, true, ref
 	}
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(s.CloneTimeout, DefaultCloneTimeout))
+	defer cancel()
 	repo, err := git.PlainCloneContext(ctx, dir, false, opts)
 	if err != nil {
 		return fmt.Errorf("cloning %s: %w", s.Repo, err)
@@ -203,6 +221,10 @@ func swapLink(link, target string) error {
 // secrets are the credentials' values that errors must not show.
 func (s *Syncer) secrets() []string {
 	if basic, ok := s.Auth.(*githttp.BasicAuth); ok {
+		if basic.Password == "" || basic.Password == "x-oauth-basic" {
+			// A token given as the user name, as Git hosts accept.
+			return []string{basic.Username}
+		}
 		return []string{basic.Password}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -203,21 +204,12 @@ func TestRunnerWebhookBackoffAndEndpoints(t *testing.T) {
 	}
 	resp.Body.Close()
 	waitFor(t, "the webhook's sync", func() bool { return s.Published() == second })
-	// The path a Website's Ingress routes to kubia-sync is the webhook too.
-	third := repo.Commit(t, map[string]string{"index.html": "three"}, "three")
-	resp, err = http.Post(api.URL+syncstatus.SiteWebhookPath, "application/json", nil)
-	if err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST %s = %v, %v", syncstatus.SiteWebhookPath, resp, err)
-	}
-	resp.Body.Close()
-	waitFor(t, "the site webhook's sync", func() bool { return s.Published() == third })
-	second = third
 
 	// A remote that refuses: the published revision stays, the error is reported.
 	srv.RequireBasicAuth("someone", "else")
 	runner.Trigger()
 	waitFor(t, "the failure to be reported", func() bool { return runner.Status().LastError != "" })
-	if readSite(t, root, "index.html") != "three" || s.Published() != second {
+	if readSite(t, root, "index.html") != "two" || s.Published() != second {
 		t.Fatal("a failed sync changed the published revision")
 	}
 	code, body := get(t, api.URL+"/status")
@@ -383,5 +375,34 @@ func TestCredentialsDirIsReadAtEverySync(t *testing.T) {
 	}
 	if got, _, err := s.Sync(t.Context()); err != nil || got != commit {
 		t.Fatalf("Sync once the token is there = %s, %v; want %s", got, err, commit)
+	}
+}
+
+// A remote that takes the connection and then says nothing fails the sync once the list
+// timeout passes: reported and retried, not a sync that never ends.
+func TestStalledRemoteTimesOut(t *testing.T) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	go func() {
+		for {
+			conn, err := listener.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close() // held open, never answered
+		}
+	}()
+	s := &gitsync.Syncer{Repo: "http://" + listener.Addr().String() + "/site.git", Root: t.TempDir(), Link: "html",
+		ListTimeout: 200 * time.Millisecond}
+	began := time.Now()
+	_, _, err = s.Sync(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "listing http://") {
+		t.Fatalf("Sync against a stalled remote: %v; want a listing error", err)
+	}
+	if took := time.Since(began); took > 20*time.Second {
+		t.Fatalf("the sync took %s despite a 200ms list timeout", took)
 	}
 }

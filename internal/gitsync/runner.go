@@ -98,8 +98,7 @@ func (r *Runner) record(err error) {
 
 // Handler serves:
 //   - GET /healthz: 200 once a revision is published (the readiness probe), else 503;
-//   - POST /sync, and POST /.kubia/sync (the path a Website's Ingress routes here): the
-//     webhook a Git host calls on push: sync now (202);
+//   - POST /sync: the webhook a Git host calls on push: sync now (202);
 //   - GET /status: the published commit and the last sync or error.
 //
 // Other requests get a 404 or 405 with a JSON error body.
@@ -112,12 +111,10 @@ func (r *Runner) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "commit": r.Syncer.Published()})
 	})
-	webhook := func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("POST "+syncstatus.WebhookPath, func(w http.ResponseWriter, _ *http.Request) {
 		r.Trigger()
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "sync triggered"})
-	}
-	mux.HandleFunc("POST "+syncstatus.WebhookPath, webhook)
-	mux.HandleFunc("POST "+syncstatus.SiteWebhookPath, webhook)
+	})
 	mux.HandleFunc("GET "+syncstatus.StatusPath, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, r.Status())
 	})

@@ -5,10 +5,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/kubia-dev/kubia/internal/gitsync/syncstatus"
 )
 
 // Equal inputs must give byte-identical archives (fixed times, sorted entries), and a
@@ -89,4 +93,16 @@ func fileSum(t *testing.T, path string) [32]byte {
 		t.Fatal(err)
 	}
 	return [32]byte(h.Sum(nil))
+}
+
+// nginx passes the site's webhook path to kubia-sync's webhook on kubia-sync's port.
+func TestNginxPassesTheWebhookToKubiaSync(t *testing.T) {
+	if syncPort != strconv.Itoa(syncstatus.Port) {
+		t.Fatalf("syncPort %s, kubia-sync listens on %d", syncPort, syncstatus.Port)
+	}
+	want := "location = " + syncstatus.SiteWebhookPath + " {"
+	target := "proxy_pass http://127.0.0.1:" + strconv.Itoa(syncstatus.Port) + syncstatus.WebhookPath + ";"
+	if !strings.Contains(nginxConfig, want) || !strings.Contains(nginxConfig, target) || !strings.Contains(nginxConfig, "limit_except POST") {
+		t.Fatalf("nginx configuration does not pass POST %s to %s:\n%s", syncstatus.SiteWebhookPath, target, nginxConfig)
+	}
 }

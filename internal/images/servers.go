@@ -5,10 +5,18 @@ import (
 	"strconv"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/kubia-dev/kubia/internal/gitsync/syncstatus"
 )
 
+// syncPort is syncstatus.Port as text, for nginx's configuration (a test checks they agree).
+const syncPort = "8081"
+
 // nginxConfig makes nginx run unprivileged: port 8080, pid and temporary files in /tmp,
-// logs to the container's output. It serves /usr/share/nginx/html.
+// logs to the container's output. It serves /usr/share/nginx/html, and passes POSTs to
+// /.kubia/sync to the kubia-sync beside it in a Website's pod: the push webhook is then
+// reachable wherever the site is (its one node port, its Ingress), without a port of its
+// own. Elsewhere nothing listens there and the webhook answers 502.
 const nginxConfig = `worker_processes 1;
 pid /tmp/nginx.pid;
 error_log stderr;
@@ -28,6 +36,11 @@ http {
         root /usr/share/nginx/html;
         index index.html;
         location / { try_files $uri $uri/ =404; }
+        location = ` + syncstatus.SiteWebhookPath + ` {
+            limit_except POST { deny all; }
+            proxy_pass http://127.0.0.1:` + syncPort + syncstatus.WebhookPath + `;
+            proxy_connect_timeout 2s;
+        }
     }
 }
 `

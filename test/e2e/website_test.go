@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubia-dev/kubia/test/harness"
 )
@@ -24,9 +27,17 @@ func assertBookWebsiteSaysWhy(t *testing.T, kubeconfig string) {
 	if table := kubectl(t, kubeconfig, "get", "website", "kubia"); !strings.Contains(table, "SyncFailed") {
 		t.Errorf("kubectl get website does not say why it is not served:\n%s", table)
 	}
-	// One event, not a series: a repeated event would count more than one occurrence.
-	events := kubectl(t, kubeconfig, "get", "events", "--field-selector", "involvedObject.name=kubia,reason=SyncFailed",
-		"-o", `jsonpath={range .items[*]}{.metadata.name} series={.series.count};{end}`)
+	// The event follows the status write: wait for it, then make sure there is one, not a
+	// series (a repeated event would count more than one occurrence).
+	var events string
+	harness.Eventually(t, time.Minute, "a SyncFailed event", func(context.Context) error {
+		events = kubectl(t, kubeconfig, "get", "events", "--field-selector", "involvedObject.name=kubia,reason=SyncFailed",
+			"-o", `jsonpath={range .items[*]}{.metadata.name} series={.series.count};{end}`)
+		if events == "" {
+			return errors.New("none yet")
+		}
+		return nil
+	})
 	if items := strings.Split(strings.TrimSuffix(events, ";"), ";"); len(items) != 1 || !strings.HasSuffix(items[0], "series=") {
 		t.Errorf("SyncFailed events %q, want exactly one occurrence", events)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	"github.com/kubia-dev/kubia/internal/controller/website"
+	"github.com/kubia-dev/kubia/internal/localcluster"
 	"github.com/kubia-dev/kubia/test/harness"
 )
 
@@ -31,15 +33,24 @@ func TestBookWebsiteSaysWhyItIsNotServed(t *testing.T) {
 	waitSyncFailed(t, site, "github.com")
 	ready := meta.FindStatusCondition(site.Status.Conditions, website.ConditionReady)
 	if ready.Status != metav1.ConditionFalse || ready.Reason != website.ReasonSyncFailed ||
-		!strings.Contains(ready.Message, "0 of 1 web servers available") || !strings.Contains(ready.Message, "github.com") {
-		t.Errorf("Ready = %+v; want False, SyncFailed, with the sync error", ready)
+		!strings.Contains(ready.Message, "0 of 1 web servers available: syncing the repository fails") {
+		t.Errorf("Ready = %+v; want False, SyncFailed, saying why", ready)
+	}
+	if synced := meta.FindStatusCondition(site.Status.Conditions, website.ConditionSynced); synced == nil ||
+		synced.Status != metav1.ConditionFalse || !strings.Contains(synced.Message, "lookup github.com") {
+		t.Errorf("Synced = %+v; want False with kubia-sync's error", synced)
 	}
 	if site.Status.URL != "" {
 		t.Errorf("status.url %q while no web server is available", site.Status.URL)
 	}
-	// kubia-sync retries with backoff (1 s, 2 s, 4 s…) and the controller looks again:
-	// the failure is announced once, not once per retry.
-	time.Sleep(15 * time.Second)
+	// kubia-sync retries with backoff (1 s, 2 s, 4 s…) and every change of the Website
+	// makes the controller look again: the failure is announced once, not once per retry
+	// or reconcile.
+	for i := range 5 {
+		harness.Kubectl(t, "annotate", "website", "kubia", "-n", ns, "--overwrite", fmt.Sprintf("test/touch=%d", i))
+		time.Sleep(time.Second)
+	}
+	time.Sleep(5 * time.Second)
 	if n := countEvents(t, site, corev1.EventTypeWarning, website.ReasonSyncFailed); n != 1 {
 		t.Errorf("%d SyncFailed warnings, want 1", n)
 	}
@@ -69,10 +80,14 @@ func TestWebsiteSyncFailuresAreReportedAndClear(t *testing.T) {
 		Spec: extensionsv1.WebsiteSpec{GitRepo: private.URL + "/private.git", SyncInterval: interval,
 			SecretRef: &extensionsv1.SecretReference{Name: "reader-credentials"}}}
 
+	// Nothing listens at its address: connections are refused.
+	refused := &extensionsv1.Website{ObjectMeta: metav1.ObjectMeta{Name: "refused", Namespace: ns},
+		Spec: extensionsv1.WebsiteSpec{GitRepo: "http://" + closedAddress(t) + "/site.git", SyncInterval: interval}}
+
 	srv := nodeGitServer(t)
 	later := &extensionsv1.Website{ObjectMeta: metav1.ObjectMeta{Name: "later", Namespace: ns},
 		Spec: extensionsv1.WebsiteSpec{GitRepo: srv.URL + "/later.git", SyncInterval: interval}}
-	for _, site := range []*extensionsv1.Website{locked, unsigned, later} {
+	for _, site := range []*extensionsv1.Website{locked, unsigned, refused, later} {
 		if err := c.Create(t.Context(), site); err != nil {
 			t.Fatal(err)
 		}
@@ -89,6 +104,11 @@ func TestWebsiteSyncFailuresAreReportedAndClear(t *testing.T) {
 		StringData: map[string]string{"username": "reader", "password": "right-password"}}
 	if err := c.Create(t.Context(), secret); err != nil {
 		t.Fatal(err)
+	}
+
+	waitSyncFailed(t, refused, "connection refused")
+	if refused.Status.URL != "" {
+		t.Errorf("status.url %q while no web server is available", refused.Status.URL)
 	}
 
 	waitSyncFailed(t, later, "repository not found")
@@ -186,4 +206,16 @@ func countEvents(t *testing.T, site *extensionsv1.Website, eventType, reason str
 		}
 	}
 	return n
+}
+
+// closedAddress is an address on the node where nothing listens.
+func closedAddress(t *testing.T) string {
+	t.Helper()
+	listener, err := net.Listen("tcp", net.JoinHostPort(localcluster.DefaultNodeIP, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := listener.Addr().String()
+	listener.Close()
+	return addr
 }

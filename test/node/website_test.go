@@ -19,6 +19,7 @@ import (
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	"github.com/kubia-dev/kubia/internal/controller/website"
+	"github.com/kubia-dev/kubia/internal/gitsync/syncstatus"
 	"github.com/kubia-dev/kubia/internal/images"
 	"github.com/kubia-dev/kubia/internal/localcluster"
 	"github.com/kubia-dev/kubia/internal/manager"
@@ -46,8 +47,9 @@ func nodeGitServer(t *testing.T) *gitserver.Server {
 }
 
 // A Website for a repository on a Git server here is served on its NodePort, follows new
-// commits within the sync interval, and at once when the webhook is called; a private
-// repository works with a token Secret; deleting the Website closes the port.
+// commits within the sync interval, and at once when the webhook is called (on the site's
+// node port, and on its cluster IP); it holds one node port; with an Ingress its URL is
+// the host's; deleting the Website closes the port.
 func TestWebsiteEndToEnd(t *testing.T) {
 	harness.RequireNode(t)
 	ns := harness.Namespace(t)
@@ -79,19 +81,31 @@ func TestWebsiteEndToEnd(t *testing.T) {
 	harness.Kubectl(t, "patch", "website", "site", "-n", ns, "--type=merge", "-p", `{"spec":{"syncInterval":"24h"}}`)
 	waitReady(t, site) // the rolled-out pods poll once a day from now on
 	repo.Commit(t, map[string]string{"index.html": "<h1>third version</h1>"}, "third")
-	// The webhook is on the sync Service, inside the cluster (this machine routes cluster
-	// IPs through the node).
-	syncSvc := &corev1.Service{}
-	if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: website.SyncServiceName(site)}, syncSvc); err != nil {
-		t.Fatal(err)
-	}
-	webhook := "http://" + net.JoinHostPort(syncSvc.Spec.ClusterIP, strconv.Itoa(int(syncSvc.Spec.Ports[0].Port))) + "/sync"
+	// The webhook is on the site's own port (nginx passes it to kubia-sync), where Git
+	// hosts reach it wherever the site is published.
 	harness.Eventually(t, timeout, "the webhook makes the new commit served at once", func(ctx context.Context) error {
-		if err := post(ctx, webhook); err != nil {
+		if err := post(ctx, url+syncstatus.SiteWebhookPath); err != nil {
 			return err
 		}
 		return expectPage(ctx, url+"/", "third version")
 	})
+	// Inside the cluster, through the Service's cluster IP (this machine routes cluster
+	// IPs through the node).
+	repo.Commit(t, map[string]string{"index.html": "<h1>fourth version</h1>"}, "fourth")
+	svc := &corev1.Service{}
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: website.ChildName(site)}, svc); err != nil {
+		t.Fatal(err)
+	}
+	webhook := "http://" + net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[0].Port))) + syncstatus.SiteWebhookPath
+	harness.Eventually(t, timeout, "the webhook through the cluster IP makes the new commit served at once", func(ctx context.Context) error {
+		if err := post(ctx, webhook); err != nil {
+			return err
+		}
+		return expectPage(ctx, url+"/", "fourth version")
+	})
+	if code := status(t, http.MethodGet, url+syncstatus.SiteWebhookPath); code != http.StatusForbidden {
+		t.Errorf("GET %s = %d, want 403: the webhook takes POST only", syncstatus.SiteWebhookPath, code)
+	}
 	if n := nodePorts(t, ns); n != 1 {
 		t.Errorf("the NodePort Website holds %d node ports, want 1", n)
 	}
@@ -151,34 +165,55 @@ func waitCommit(t *testing.T, site *extensionsv1.Website, commit string) {
 	t.Helper()
 	harness.WaitFor(t, site, timeout, "status.commit is "+commit, func() error {
 		if site.Status.Commit != commit {
-			return fmt.Errorf("status.commit %q; from here, %s", site.Status.Commit, syncStatusThroughService(t, site))
+			return fmt.Errorf("status.commit %q; from here, %s", site.Status.Commit, syncStatusOfPods(t, site))
 		}
 		return nil
 	})
 }
 
-// syncStatusThroughService asks kubia-sync's /status through the Website's sync Service
-// and tells what came back: when status.commit lags, this says whether kubia-sync
-// answers this machine at all.
-func syncStatusThroughService(t *testing.T, site *extensionsv1.Website) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+// syncStatusOfPods asks kubia-sync's /status on each of the Website's pods, as the
+// controller does, and tells what came back: when status.commit lags, this says whether
+// kubia-sync answers this machine at all.
+func syncStatusOfPods(t *testing.T, site *extensionsv1.Website) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	svc := &corev1.Service{}
-	if err := harness.Get(t).Client.Get(ctx, client.ObjectKey{Namespace: site.Namespace, Name: website.SyncServiceName(site)}, svc); err != nil {
+	var pods corev1.PodList
+	if err := harness.Get(t).Client.List(ctx, &pods, client.InNamespace(site.Namespace),
+		client.MatchingLabels{"app.kubernetes.io/instance": site.Name}); err != nil {
 		return err.Error()
 	}
-	url := fmt.Sprintf("http://%s/status", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[0].Port))))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	var out []string
+	for _, pod := range pods.Items {
+		url := "http://" + net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(syncstatus.Port)) + syncstatus.StatusPath
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err.Error()
+		}
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", pod.Name, err))
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		resp.Body.Close()
+		out = append(out, fmt.Sprintf("%s: GET %s: %s %s", pod.Name, url, resp.Status, body))
+	}
+	return strings.Join(out, "; ")
+}
+
+// status is the HTTP status of a request without a body to url.
+func status(t *testing.T, method, url string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
 	if err != nil {
-		return err.Error()
+		t.Fatal(err)
 	}
-	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err.Error()
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-	return fmt.Sprintf("GET %s: %s %s", url, resp.Status, body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // nodePorts counts the node ports of the Services in ns.

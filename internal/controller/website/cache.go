@@ -111,15 +111,13 @@ func compactService(obj any) (any, error) {
 		return obj, nil
 	}
 	return &corev1.Service{
-		ObjectMeta: compactMeta(&svc.ObjectMeta, serviceHash(svc.Labels, svc.Spec.Selector, serviceShape{
-			typ: svc.Spec.Type, ports: svc.Spec.Ports, publishNotReady: svc.Spec.PublishNotReadyAddresses,
-		})),
-		Spec: corev1.ServiceSpec{Type: svc.Spec.Type, ClusterIP: svc.Spec.ClusterIP, Ports: svc.Spec.Ports},
+		ObjectMeta: compactMeta(&svc.ObjectMeta, serviceHash(svc.Labels, svc.Spec.Type, svc.Spec.Selector, svc.Spec.Ports)),
+		Spec:       corev1.ServiceSpec{Type: svc.Spec.Type, ClusterIP: svc.Spec.ClusterIP, Ports: svc.Spec.Ports},
 	}, nil
 }
 
 // compactPod keeps what tells whether and where a pod's kubia-sync can be asked, and
-// whether the pod serves: its Website's labels, address, phase and readiness.
+// whether the pod serves: its Website's labels, address, phase, start and readiness.
 func compactPod(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -131,7 +129,7 @@ func compactPod(obj any) (any, error) {
 			DeletionTimestamp: pod.DeletionTimestamp,
 			Labels:            map[string]string{nameLabel: pod.Labels[nameLabel], instanceLabel: pod.Labels[instanceLabel]},
 		},
-		Status: corev1.PodStatus{Phase: pod.Status.Phase, PodIP: pod.Status.PodIP},
+		Status: corev1.PodStatus{Phase: pod.Status.Phase, PodIP: pod.Status.PodIP, StartTime: pod.Status.StartTime},
 	}
 	if podReady(pod) {
 		compact.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
@@ -185,26 +183,25 @@ func deploymentHash(labels map[string]string, spec *appsv1.DeploymentSpec) strin
 	}{managedLabels(labels), spec})
 }
 
-// serviceHash identifies a Service's managed labels, selector and shape (its name aside),
-// leaving out the node ports the API server assigns.
-func serviceHash(labels, selector map[string]string, shape serviceShape) string {
+// serviceHash identifies a Service's managed labels, type, selector and ports, leaving
+// out the node ports the API server assigns.
+func serviceHash(labels map[string]string, typ corev1.ServiceType, selector map[string]string, ports []corev1.ServicePort) string {
 	type port struct {
 		Name       string             `json:"name"`
 		Port       int32              `json:"port"`
 		TargetPort intstr.IntOrString `json:"targetPort"`
 		Protocol   corev1.Protocol    `json:"protocol"`
 	}
-	managedPorts := make([]port, len(shape.ports))
-	for i, p := range shape.ports {
+	managedPorts := make([]port, len(ports))
+	for i, p := range ports {
 		managedPorts[i] = port{p.Name, p.Port, p.TargetPort, p.Protocol}
 	}
 	return hashJSON(struct {
-		Labels          map[string]string  `json:"labels"`
-		Type            corev1.ServiceType `json:"type"`
-		Selector        map[string]string  `json:"selector"`
-		Ports           []port             `json:"ports"`
-		PublishNotReady bool               `json:"publishNotReady,omitempty"`
-	}{managedLabels(labels), shape.typ, selector, managedPorts, shape.publishNotReady})
+		Labels   map[string]string  `json:"labels"`
+		Type     corev1.ServiceType `json:"type"`
+		Selector map[string]string  `json:"selector"`
+		Ports    []port             `json:"ports"`
+	}{managedLabels(labels), typ, selector, managedPorts})
 }
 
 func hashJSON(v any) string {

@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
@@ -75,27 +76,19 @@ func TestManagedHashes(t *testing.T) {
 		})
 	}
 
-	shape := siteService(site)
-	wantSvc := serviceHash(childLabels(site), selectorLabels(site), shape)
-	assigned := siteService(site)
-	assigned.ports[0].NodePort = 31000
-	if serviceHash(childLabels(site), selectorLabels(site), assigned) != wantSvc {
+	ports := desiredServicePorts()
+	wantSvc := serviceHash(childLabels(site), corev1.ServiceTypeNodePort, selectorLabels(site), ports)
+	assigned := desiredServicePorts()
+	assigned[0].NodePort = 31000
+	if serviceHash(childLabels(site), corev1.ServiceTypeNodePort, selectorLabels(site), assigned) != wantSvc {
 		t.Error("an assigned node port changed the Service's hash")
 	}
-	clusterIP := siteService(site)
-	clusterIP.typ = corev1.ServiceTypeClusterIP
-	if serviceHash(childLabels(site), selectorLabels(site), clusterIP) == wantSvc {
+	if serviceHash(childLabels(site), corev1.ServiceTypeClusterIP, selectorLabels(site), ports) == wantSvc {
 		t.Error("a changed Service type kept the Service's hash")
 	}
-	notReady := siteService(site)
-	notReady.publishNotReady = true
-	if serviceHash(childLabels(site), selectorLabels(site), notReady) == wantSvc {
-		t.Error("publishing not-ready pods kept the Service's hash")
-	}
-	// The Service of an earlier Kubia, with the sync port beside the site's, is repaired.
-	oldShape := siteService(site)
-	oldShape.ports = append(oldShape.ports, syncService(site).ports...)
-	if serviceHash(childLabels(site), selectorLabels(site), oldShape) == wantSvc {
+	// The Service of an earlier Kubia, with kubia-sync's port beside the site's, is repaired.
+	withSyncPort := append(desiredServicePorts(), corev1.ServicePort{Name: "sync", Port: 8081, TargetPort: intstr.FromString("sync"), Protocol: corev1.ProtocolTCP})
+	if serviceHash(childLabels(site), corev1.ServiceTypeNodePort, selectorLabels(site), withSyncPort) == wantSvc {
 		t.Error("the earlier two-port Service has the one-port Service's hash")
 	}
 }

@@ -21,9 +21,21 @@ import (
 	"github.com/kubia-dev/kubia/internal/gitsync/syncstatus"
 )
 
+// podWebsiteField indexes the cached pods by the Website that runs them, so a reconcile
+// lists its own pods, not every pod of the namespace.
+const podWebsiteField = "kubia.dev/website"
+
+// indexPodWebsite is the podWebsiteField of a Website's pod.
+func indexPodWebsite(obj client.Object) []string {
+	labels := obj.GetLabels()
+	if labels[nameLabel] != nameValue || labels[instanceLabel] == "" {
+		return nil
+	}
+	return []string{labels[instanceLabel]}
+}
+
 // podSync is what one pod's kubia-sync said on GET /status.
 type podSync struct {
-	pod    string
 	ready  bool // the pod is Ready: it serves the site
 	status syncstatus.Status
 }
@@ -32,45 +44,72 @@ type podSync struct {
 type syncReport struct {
 	// running is how many pods run kubia-sync (have an address and are not going away).
 	running int
-	// answered are the pods whose kubia-sync answered, in name order.
+	// starting is how many of them started a moment ago and have not answered yet.
+	starting int
+	// answered are the pods whose kubia-sync answered, in pod name order.
 	answered []podSync
 }
 
 // servedCommit is the commit most Ready pods serve ("" when no Ready pod answered); a tie
 // goes to the smaller hash, so the status does not flip between equal counts.
 func (s syncReport) servedCommit() string {
-	counts := map[string]int{}
+	var commits []string
 	for _, p := range s.answered {
 		if p.ready && p.status.Commit != "" {
-			counts[p.status.Commit]++
+			commits = append(commits, p.status.Commit)
 		}
 	}
+	return mostCommon(commits)
+}
+
+// failure is the last error most failing pods report (redacted again: an older kubia-sync
+// may still run), or "" when none failed.
+func (s syncReport) failure() string {
+	var errs []string
+	for _, p := range s.answered {
+		if p.status.LastError != "" {
+			errs = append(errs, syncstatus.Redact(p.status.LastError))
+		}
+	}
+	return mostCommon(errs)
+}
+
+// succeeded tells whether a pod's last sync succeeded (and none failed, see failure).
+func (s syncReport) succeeded() bool {
+	return slices.ContainsFunc(s.answered, func(p podSync) bool { return !p.status.LastSync.IsZero() })
+}
+
+// firstSyncUnderWay tells whether a kubia-sync is still at its first try: it answered
+// without an outcome yet, or its pod started a moment ago and it has not answered yet.
+func (s syncReport) firstSyncUnderWay() bool {
+	return s.starting > 0 || slices.ContainsFunc(s.answered, func(p podSync) bool {
+		return p.status.LastSync.IsZero() && p.status.LastError == ""
+	})
+}
+
+// mostCommon is the most frequent of values, the smallest on a tie, "" for none.
+func mostCommon(values []string) string {
+	counts := map[string]int{}
 	best := ""
-	for commit, n := range counts {
-		if n > counts[best] || (n == counts[best] && commit < best) {
-			best = commit
+	for _, v := range values {
+		counts[v]++
+		if n := counts[v]; n > counts[best] || (n == counts[best] && v < best) {
+			best = v
 		}
 	}
 	return best
 }
 
-// failure is the last error of the first pod (by name) whose last sync failed, redacted
-// again (an older kubia-sync may still run), or "" when none failed.
-func (s syncReport) failure() string {
-	for _, p := range s.answered {
-		if p.status.LastError != "" {
-			return syncstatus.Redact(p.status.LastError)
-		}
-	}
-	return ""
-}
+// startGrace is how long after its pod started a kubia-sync that does not answer is taken
+// to be starting rather than unreachable.
+const startGrace = time.Minute
 
 // observeSync asks kubia-sync on each of the Website's running pods, directly at the pod's
 // address: a pod whose first sync fails is never Ready, so no Service endpoint would
 // reach it.
 func (r *Reconciler) observeSync(ctx context.Context, site *extensionsv1.Website) (syncReport, error) {
 	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(site.Namespace), client.MatchingLabels(selectorLabels(site))); err != nil {
+	if err := r.List(ctx, &pods, client.InNamespace(site.Namespace), client.MatchingFields{podWebsiteField: site.Name}); err != nil {
 		return syncReport{}, fmt.Errorf("listing pods: %w", err)
 	}
 	var running []*corev1.Pod
@@ -80,7 +119,6 @@ func (r *Reconciler) observeSync(ctx context.Context, site *extensionsv1.Website
 		}
 	}
 	slices.SortFunc(running, func(a, b *corev1.Pod) int { return cmp.Compare(a.Name, b.Name) })
-	report := syncReport{running: len(running)}
 	answers := make([]*podSync, len(running))
 	var wg sync.WaitGroup
 	for i, pod := range running {
@@ -90,13 +128,17 @@ func (r *Reconciler) observeSync(ctx context.Context, site *extensionsv1.Website
 				log.FromContext(ctx).V(1).Info("Could not read kubia-sync's status", "pod", pod.Name, "error", err)
 				return
 			}
-			answers[i] = &podSync{pod: pod.Name, ready: podReady(pod), status: status}
+			answers[i] = &podSync{ready: podReady(pod), status: status}
 		})
 	}
 	wg.Wait()
-	for _, a := range answers {
-		if a != nil {
+	report := syncReport{running: len(running)}
+	for i, a := range answers {
+		switch {
+		case a != nil:
 			report.answered = append(report.answered, *a)
+		case running[i].Status.StartTime != nil && time.Since(running[i].Status.StartTime.Time) < startGrace:
+			report.starting++
 		}
 	}
 	return report, nil
@@ -117,18 +159,27 @@ func podReady(pod *corev1.Pod) bool {
 	return false
 }
 
-// syncStatusClient opens a connection per read: thousands of Websites' pods would
-// otherwise each keep an idle connection open.
-var syncStatusClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+// syncStatusClient opens a connection per read (thousands of Websites' pods would
+// otherwise each keep an idle connection open) and follows no redirect: the answer is
+// the pod's own.
+var syncStatusClient = &http.Client{
+	Transport:     &http.Transport{DisableKeepAlives: true},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
 
-// syncStatusTimeout bounds each read; the pods are read in parallel.
-const syncStatusTimeout = 2 * time.Second
+// syncStatusTimeout bounds each read; the pods are read in parallel, on the cluster's own
+// network, where a healthy kubia-sync answers in milliseconds.
+const syncStatusTimeout = time.Second
+
+// syncStatusPort is where kubia-sync is asked (a variable for tests, which cannot all
+// listen on the real port).
+var syncStatusPort = syncstatus.Port
 
 // readSyncStatus reads kubia-sync's GET /status on the pod at podIP.
 func readSyncStatus(ctx context.Context, podIP string) (syncstatus.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, syncStatusTimeout)
 	defer cancel()
-	url := "http://" + net.JoinHostPort(podIP, strconv.Itoa(syncPort)) + syncstatus.StatusPath
+	url := "http://" + net.JoinHostPort(podIP, strconv.Itoa(syncStatusPort)) + syncstatus.StatusPath
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return syncstatus.Status{}, err

@@ -1,6 +1,7 @@
 package website
 
 import (
+	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -26,7 +27,7 @@ type Images struct {
 
 const (
 	webPort     = 8080
-	syncPort    = 8081
+	syncPort    = syncstatus.Port
 	siteVolume  = "site"
 	tmpVolume   = "tmp"
 	credsVolume = "credentials"
@@ -139,7 +140,7 @@ func syncContainer(site *extensionsv1.Website, image string) corev1.Container {
 		"--root=/site",
 		"--link=" + siteLink,
 		"--interval=" + syncInterval(site).String(),
-		"--listen=:8081",
+		"--listen=:" + strconv.Itoa(syncPort),
 	}
 	if site.Spec.Ref != "" {
 		args = append(args, "--ref="+site.Spec.Ref)
@@ -187,37 +188,15 @@ func restrictedContainer() *corev1.SecurityContext {
 	}
 }
 
-// serviceShape is what Kubia manages of a Service: the rest (cluster IP, node ports) is the
-// API server's.
-type serviceShape struct {
-	name  string
-	typ   corev1.ServiceType
-	ports []corev1.ServicePort
-	// publishNotReady makes pods that are not Ready endpoints too.
-	publishNotReady bool
-}
-
-// siteService publishes the site, and only the site: a NodePort Service takes a node port
-// per port, and the cluster's range of node ports is small.
-func siteService(site *extensionsv1.Website) serviceShape {
-	return serviceShape{name: ChildName(site), typ: serviceType(site), ports: []corev1.ServicePort{
+// desiredServicePorts are the ports of a Website's Service: the site's, and only it (a
+// NodePort Service takes a node port per port, and the cluster's range of node ports is
+// small). Kubia's web server passes the push webhook on (POST /.kubia/sync), so Git hosts
+// reach it wherever the site is, with no port of its own; the controller asks kubia-sync
+// on the pods.
+func desiredServicePorts() []corev1.ServicePort {
+	return []corev1.ServicePort{
 		{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
-	}}
-}
-
-// syncService reaches kubia-sync's endpoints inside the cluster, where a Git host can
-// call the push webhook (POST /sync). Pods that are not Ready are endpoints too: a pod
-// whose first sync failed still takes the push that fixes it.
-func syncService(site *extensionsv1.Website) serviceShape {
-	return serviceShape{name: SyncServiceName(site), typ: corev1.ServiceTypeClusterIP, publishNotReady: true, ports: []corev1.ServicePort{
-		{Name: "sync", Port: syncPort, TargetPort: intstr.FromString("sync"), Protocol: corev1.ProtocolTCP},
-	}}
-}
-
-// SyncServiceName is the name of a Website's kubia-sync Service. "<name>-website-sync"
-// would exceed the 63 characters of a Service name for the longest Website names.
-func SyncServiceName(site *extensionsv1.Website) string {
-	return site.Name + "-sync"
+	}
 }
 
 // serviceType is the Website's Service type, NodePort unless it says otherwise.
@@ -239,31 +218,22 @@ func syncInterval(site *extensionsv1.Website) time.Duration {
 	return site.Spec.SyncInterval.Duration
 }
 
-// desiredIngressRules routes the Website's host to its Service, and the path
-// /.kubia/sync to kubia-sync's webhook (so Git hosts outside the cluster can call it), over
-// TLS when it names a certificate Secret. Only rules and TLS are Kubia's: the ingress class
-// is the cluster's default (the DefaultIngressClass admission plugin may set it).
+// desiredIngressRules routes the Website's host to its Service (the web server passes
+// /.kubia/sync on to kubia-sync's webhook), over TLS when it names a certificate Secret.
+// Only rules and TLS are Kubia's: the ingress class is the cluster's default (the
+// DefaultIngressClass admission plugin may set it).
 func desiredIngressRules(site *extensionsv1.Website) ([]networkingv1.IngressRule, []networkingv1.IngressTLS) {
 	ing := site.Spec.Ingress
 	rules := []networkingv1.IngressRule{{
 		Host: ing.Host,
 		IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
-			Paths: []networkingv1.HTTPIngressPath{
-				{
-					Path:     syncstatus.SiteWebhookPath,
-					PathType: ptr.To(networkingv1.PathTypeExact),
-					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-						Name: SyncServiceName(site), Port: networkingv1.ServiceBackendPort{Name: "sync"},
-					}},
-				},
-				{
-					Path:     "/",
-					PathType: ptr.To(networkingv1.PathTypePrefix),
-					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-						Name: ChildName(site), Port: networkingv1.ServiceBackendPort{Name: "http"},
-					}},
-				},
-			},
+			Paths: []networkingv1.HTTPIngressPath{{
+				Path:     "/",
+				PathType: ptr.To(networkingv1.PathTypePrefix),
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: ChildName(site), Port: networkingv1.ServiceBackendPort{Name: "http"},
+				}},
+			}},
 		}},
 	}}
 	if ing.TLSSecretName == "" {

@@ -1,6 +1,7 @@
 // Package website reconciles Websites: for each one a Deployment of a web server with a
-// Git-sync sidecar and a Service, both named <name>-website, and a status telling where
-// the site is served.
+// Git-sync sidecar (kubia-sync), a Service for the site and, when asked, an Ingress, all
+// named <name>-website, and a status telling where the site is served and whether
+// syncing works.
 package website
 
 import (
@@ -16,9 +17,11 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -54,6 +57,9 @@ type Reconciler struct {
 // Ingresses they own, and their pods, so a change to any re-reconciles its Website. The
 // manager's cache must be built with CacheOptions.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, podWebsiteField, indexPodWebsite); err != nil {
+		return fmt.Errorf("indexing pods by Website: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&extensionsv1.Website{}).
 		Owns(&appsv1.Deployment{}).
@@ -67,11 +73,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // websiteOfPod names the Website whose Deployment runs pod.
 func websiteOfPod(_ context.Context, pod client.Object) []reconcile.Request {
-	labels := pod.GetLabels()
-	if labels[nameLabel] != nameValue || labels[instanceLabel] == "" {
+	names := indexPodWebsite(pod)
+	if len(names) == 0 {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: pod.GetNamespace(), Name: labels[instanceLabel]}}}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: pod.GetNamespace(), Name: names[0]}}}
 }
 
 // podChanged passes pod updates that change what the cache keeps of a pod (its address,
@@ -87,12 +93,12 @@ var errConflict = errors.New("exists and is not owned by this Website; it is lef
 // conflictRetry is how often a Website whose child name is taken looks again.
 const conflictRetry = time.Minute
 
-// unservedRecheck is how soon a Website whose pods run but serve nothing yet looks again
-// at kubia-sync: a failing first sync brings no Kubernetes event.
+// unservedRecheck is how soon a Website that serves nothing yet looks again at a
+// kubia-sync still at its first sync: a failing first sync brings no Kubernetes event.
 const unservedRecheck = 5 * time.Second
 
-// Reconcile reads the Website and the cluster's state, creates or repairs the Deployment
-// and Services, and writes the status once. It is level-based: the event that woke it up
+// Reconcile reads the Website and the cluster's state, creates or repairs the Deployment,
+// Service and Ingress, and writes the status once. It is level-based: the event that woke it up
 // does not matter.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	site := &extensionsv1.Website{}
@@ -108,10 +114,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	deploy, err := r.reconcileDeployment(ctx, site)
 	var svc *corev1.Service
 	if err == nil {
-		svc, err = r.reconcileService(ctx, site, siteService(site))
-	}
-	if err == nil {
-		_, err = r.reconcileService(ctx, site, syncService(site))
+		svc, err = r.reconcileService(ctx, site)
 	}
 	if err == nil {
 		err = r.reconcileIngress(ctx, site)
@@ -131,28 +134,27 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	announce := r.syncChangeToAnnounce(ctx, site, status)
+	change := r.syncChangeToAnnounce(ctx, site, status)
 	if err := r.writeStatus(ctx, site, status); err != nil {
 		return ctrl.Result{}, err
 	}
-	if announce {
-		r.announceSyncChange(site, status)
-	}
-	return ctrl.Result{RequeueAfter: recheckAfter(site, status, deploy, report)}, nil
+	r.announceSyncChange(site, status, change)
+	return ctrl.Result{RequeueAfter: recheckAfter(site, deploy, report)}, nil
 }
 
 // recheckAfter is when to look again at what brings no Kubernetes event: the commit
 // served and kubia-sync's errors.
-func recheckAfter(site *extensionsv1.Website, status *extensionsv1.WebsiteStatus, deploy *appsv1.Deployment, report syncReport) time.Duration {
+func recheckAfter(site *extensionsv1.Website, deploy *appsv1.Deployment, report syncReport) time.Duration {
 	switch {
-	case deploy.Status.AvailableReplicas > 0, report.running > 0 && syncFailure(status) != "":
-		// New commits and sync errors show within a sync interval; a recovered first sync
-		// makes a pod Ready, which updates the Deployment.
-		return syncInterval(site)
-	case report.running > 0:
+	case report.running == 0 && deploy.Status.AvailableReplicas == 0:
+		return 0 // a pod that starts running brings an event
+	case deploy.Status.AvailableReplicas == 0 && report.firstSyncUnderWay():
+		// Its outcome brings no event when it fails: look again soon.
 		return unservedRecheck
 	}
-	return 0 // pods that start running bring an event
+	// New commits and sync errors show within a sync interval; a sync that works again
+	// makes a pod Ready, which updates the Deployment.
+	return syncInterval(site)
 }
 
 // reconcileDeployment creates the Deployment or restores its spec where it drifted.
@@ -181,32 +183,30 @@ func (r *Reconciler) reconcileDeployment(ctx context.Context, site *extensionsv1
 	return deploy, r.update(ctx, site, deploy)
 }
 
-// reconcileService creates the Service of shape or restores the fields Kubia owns,
-// keeping the cluster IP and the node ports the API server assigned.
-func (r *Reconciler) reconcileService(ctx context.Context, site *extensionsv1.Website, shape serviceShape) (*corev1.Service, error) {
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: shape.name, Namespace: site.Namespace}}
+// reconcileService creates the Service or restores the fields Kubia owns, keeping the
+// cluster IP and node port the API server assigned.
+func (r *Reconciler) reconcileService(ctx context.Context, site *extensionsv1.Website) (*corev1.Service, error) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: ChildName(site), Namespace: site.Namespace}}
 	err := r.Get(ctx, client.ObjectKeyFromObject(svc), svc)
 	switch {
 	case apierrors.IsNotFound(err):
 		svc.Labels = childLabels(site)
-		svc.Spec = corev1.ServiceSpec{Type: shape.typ, Selector: selectorLabels(site), Ports: shape.ports,
-			PublishNotReadyAddresses: shape.publishNotReady}
+		svc.Spec = corev1.ServiceSpec{Type: serviceType(site), Selector: selectorLabels(site), Ports: desiredServicePorts()}
 		return svc, r.create(ctx, site, svc)
 	case err != nil:
 		return nil, fmt.Errorf("reading Service %s: %w", svc.Name, err)
 	case !metav1.IsControlledBy(svc, site):
 		return nil, fmt.Errorf("Service %s: %w", svc.Name, errConflict)
 	}
-	if cachedHash(svc) == serviceHash(childLabels(site), selectorLabels(site), shape) {
+	if cachedHash(svc) == serviceHash(childLabels(site), serviceType(site), selectorLabels(site), desiredServicePorts()) {
 		return svc, nil
 	}
 	// The cache keeps only a summary: update the Service as the API server has it.
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
 		return nil, fmt.Errorf("reading Service %s: %w", svc.Name, err)
 	}
-	svc.Spec.Type, svc.Spec.Selector = shape.typ, selectorLabels(site)
-	svc.Spec.Ports = keepNodePorts(svc.Spec.Ports, shape.ports, svc.Spec.Type)
-	svc.Spec.PublishNotReadyAddresses = shape.publishNotReady
+	svc.Spec.Type, svc.Spec.Selector = serviceType(site), selectorLabels(site)
+	svc.Spec.Ports = keepNodePorts(svc.Spec.Ports, desiredServicePorts(), svc.Spec.Type)
 	svc.Labels = mergeLabels(svc.Labels, childLabels(site))
 	return svc, r.update(ctx, site, svc)
 }
@@ -275,7 +275,7 @@ func (r *Reconciler) update(ctx context.Context, site *extensionsv1.Website, obj
 
 // observe fills the status from the children and kubia-sync: where the site is served
 // (only while a web server is available), which commit, whether the web servers are
-// available and whether syncing fails.
+// available and whether syncing works.
 func (r *Reconciler) observe(ctx context.Context, site *extensionsv1.Website, status *extensionsv1.WebsiteStatus, deploy *appsv1.Deployment, svc *corev1.Service) (syncReport, error) {
 	status.NodePort = 0
 	if svc.Spec.Type != corev1.ServiceTypeClusterIP && len(svc.Spec.Ports) > 0 {
@@ -288,43 +288,64 @@ func (r *Reconciler) observe(ctx context.Context, site *extensionsv1.Website, st
 	if commit := report.servedCommit(); commit != "" {
 		status.Commit = commit
 	}
-	syncErr := report.failure()
-	if len(report.answered) == 0 && report.running > 0 {
-		syncErr = syncFailure(status) // no answer: what was known still holds
-	}
+	setSynced(status, syncCondition(report, ptr.Deref(deploy.Spec.Replicas, 1), meta.FindStatusCondition(status.Conditions, ConditionSynced)))
 	status.URL = ""
 	if deploy.Status.AvailableReplicas > 0 {
 		if status.URL, err = r.siteURL(ctx, site, status.NodePort); err != nil {
 			return syncReport{}, err
 		}
 	}
-	setConditions(status, observedVerdict(deploy, syncErr, status.URL))
+	setConditions(status, observedVerdict(deploy, syncFailure(status), status.URL))
 	return report, nil
 }
 
-// syncChangeToAnnounce tells whether status starts or stops reporting a failing sync.
-// The cache may not show this controller's last status write yet, so a change is
-// confirmed against the API server before it is announced: one event per change, not
-// one per reconcile.
-func (r *Reconciler) syncChangeToAnnounce(ctx context.Context, site *extensionsv1.Website, status *extensionsv1.WebsiteStatus) bool {
-	failing := syncFailure(status) != ""
-	if (syncFailure(&site.Status) != "") == failing {
-		return false
+// syncChange is a change of the Synced condition that deserves an event.
+type syncChange int
+
+const (
+	noSyncChange syncChange = iota
+	syncStartedFailing
+	syncRecovered
+)
+
+// syncChangeBetween tells how syncing changed from before to after: it started failing, or
+// worked again after failing (not: became unknown, or worked from the start).
+func syncChangeBetween(before, after *extensionsv1.WebsiteStatus) syncChange {
+	switch {
+	case syncFailure(after) != "" && syncFailure(before) == "":
+		return syncStartedFailing
+	case syncWorks(after) && syncFailure(before) != "":
+		return syncRecovered
+	}
+	return noSyncChange
+}
+
+// syncChangeToAnnounce tells how syncing changed with status. The cache may not show this
+// controller's last status write yet, so a change is confirmed against the API server
+// before it is announced: one event per change, not one per reconcile.
+func (r *Reconciler) syncChangeToAnnounce(ctx context.Context, site *extensionsv1.Website, status *extensionsv1.WebsiteStatus) syncChange {
+	if syncChangeBetween(&site.Status, status) == noSyncChange {
+		return noSyncChange
 	}
 	stored := &extensionsv1.Website{}
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(site), stored); err != nil {
-		return true
+		log.FromContext(ctx).Error(err, "Could not confirm a change of syncing against the API server; announcing it")
+		return syncChangeBetween(&site.Status, status)
 	}
-	return (syncFailure(&stored.Status) != "") != failing
+	return syncChangeBetween(&stored.Status, status)
 }
 
-// announceSyncChange records an event when syncing starts failing, or works again.
-func (r *Reconciler) announceSyncChange(site *extensionsv1.Website, status *extensionsv1.WebsiteStatus) {
-	if syncErr := syncFailure(status); syncErr != "" {
-		r.Recorder.Eventf(site, nil, corev1.EventTypeWarning, ReasonSyncFailed, "Sync", "%s%s", syncFailedPrefix, syncErr)
-		return
+// announceSyncChange records an event when syncing starts failing, or works again. The
+// error is bounded (syncstatus.Redact), so the note fits an event's 1 kB.
+func (r *Reconciler) announceSyncChange(site *extensionsv1.Website, status *extensionsv1.WebsiteStatus, change syncChange) {
+	switch {
+	case change == syncStartedFailing:
+		r.Recorder.Eventf(site, nil, corev1.EventTypeWarning, ReasonSyncFailed, "Sync", "%s%s", syncFailedPrefix, syncFailure(status))
+	case change == syncRecovered && status.Commit != "":
+		r.Recorder.Eventf(site, nil, corev1.EventTypeNormal, ReasonSynced, "Sync", "Synced the repository again; serving commit %s", status.Commit)
+	case change == syncRecovered:
+		r.Recorder.Eventf(site, nil, corev1.EventTypeNormal, ReasonSynced, "Sync", "Synced the repository again")
 	}
-	r.Recorder.Eventf(site, nil, corev1.EventTypeNormal, "Synced", "Sync", "Synced the repository again, at commit %s", status.Commit)
 }
 
 // siteURL is the Ingress's http(s)://<host> when the Website has one, else

@@ -21,7 +21,6 @@ import (
 
 	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	"github.com/kubia-dev/kubia/internal/controller/website"
-	"github.com/kubia-dev/kubia/internal/gitsync/syncstatus"
 	"github.com/kubia-dev/kubia/internal/manager"
 	"github.com/kubia-dev/kubia/test/harness"
 )
@@ -82,12 +81,6 @@ func TestBookWebsiteGetsDeploymentAndService(t *testing.T) {
 	}
 	if svc.Spec.Type != corev1.ServiceTypeNodePort || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 80 || svc.Spec.Ports[0].NodePort == 0 {
 		t.Errorf("service spec = %+v; want the site's port only, with a node port", svc.Spec)
-	}
-	syncSvc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubia-sync", Namespace: ns}}
-	harness.WaitFor(t, syncSvc, timeout, "the sync Service exists", func() error { return nil })
-	if p := syncSvc.Spec.Ports; syncSvc.Spec.Type != corev1.ServiceTypeClusterIP || len(p) != 1 || p[0].Port != 8081 ||
-		p[0].TargetPort.StrVal != "sync" || !syncSvc.Spec.PublishNotReadyAddresses || !metav1.IsControlledBy(syncSvc, site) {
-		t.Errorf("sync Service = %+v; want ClusterIP port 8081 to the pods' sync port, not-ready pods included, owned by the Website", syncSvc.Spec)
 	}
 	if n := nodePortsOf(t, site); n != 1 {
 		t.Errorf("the NodePort Website holds %d node ports, want 1", n)
@@ -376,7 +369,7 @@ func TestIngressFollowsSpec(t *testing.T) {
 			return errors.New("not owned by the Website")
 		}
 		if len(ing.Spec.Rules) != 1 || ing.Spec.Rules[0].Host != "shop.example.org" ||
-			len(ing.Spec.Rules[0].HTTP.Paths) != 2 || ing.Spec.Rules[0].HTTP.Paths[1].Backend.Service.Name != "shop-website" {
+			len(ing.Spec.Rules[0].HTTP.Paths) != 1 || ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name != "shop-website" {
 			return fmt.Errorf("rules %+v", ing.Spec.Rules)
 		}
 		if len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != "shop-tls" {
@@ -384,11 +377,6 @@ func TestIngressFollowsSpec(t *testing.T) {
 		}
 		return nil
 	})
-	paths := ing.Spec.Rules[0].HTTP.Paths
-	if len(paths) != 2 || paths[0].Path != syncstatus.SiteWebhookPath || *paths[0].PathType != networkingv1.PathTypeExact ||
-		paths[0].Backend.Service.Name != "shop-sync" || paths[0].Backend.Service.Port.Name != "sync" || paths[1].Path != "/" {
-		t.Errorf("paths %+v; want %s to kubia-sync's webhook, / to the site", paths, syncstatus.SiteWebhookPath)
-	}
 	harness.WaitFor(t, site, timeout, "the status is written", func() error {
 		if site.Status.ObservedGeneration != site.Generation || len(site.Status.Conditions) == 0 {
 			return errors.New("not yet")
@@ -430,9 +418,9 @@ func nodePortsOf(t *testing.T, site *extensionsv1.Website) int {
 	return n
 }
 
-// A Website made by an earlier Kubia has one Service with the site's and kubia-sync's
-// ports, two node ports: the controller moves the sync port to the sync Service, frees
-// its node port, and keeps the site's.
+// A Website made by an earlier Kubia has a Service with the site's and kubia-sync's
+// ports, two node ports: the controller removes the sync port, freeing its node port, and
+// keeps the site's.
 func TestUpgradedWebsiteKeepsItsSiteNodePort(t *testing.T) {
 	ns := harness.Namespace(t)
 	c := harness.Get(t).Client
@@ -471,7 +459,6 @@ func TestUpgradedWebsiteKeepsItsSiteNodePort(t *testing.T) {
 	if svc.UID != earlier.UID {
 		t.Error("the Service was replaced, not updated")
 	}
-	harness.WaitFor(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubia-sync", Namespace: ns}}, timeout, "the sync Service exists", func() error { return nil })
 	harness.WaitFor(t, site, timeout, "the status reports the same node port", func() error {
 		if site.Status.NodePort != siteNodePort {
 			return fmt.Errorf("status.nodePort %d, want %d", site.Status.NodePort, siteNodePort)

@@ -32,6 +32,15 @@ func TestRedact(t *testing.T) {
 			text: `listing git@github.com:o/r.git: ssh: handshake failed`,
 			want: `listing git@github.com:o/r.git: ssh: handshake failed`,
 		},
+		"the local end of a connection": {
+			text: `listing https://git.example/x.git: read tcp 10.0.0.5:54321->192.0.2.1:443: read: connection reset by peer`,
+			want: `listing https://git.example/x.git: read tcp 192.0.2.1:443: read: connection reset by peer`,
+		},
+		"a secret in a URL's userinfo and elsewhere": {
+			text:    `Get "https://user:pw-1@host/x": pw-1 refused`,
+			secrets: []string{"pw-1"},
+			want:    `Get "https://***@host/x": *** refused`,
+		},
 		"an email address is not a URL": {
 			text: `commit by someone@example.org`,
 			want: `commit by someone@example.org`,
@@ -48,12 +57,15 @@ func TestRedact(t *testing.T) {
 
 func TestRedactBoundsLength(t *testing.T) {
 	got := Redact(strings.Repeat("é", 2*maxErrorLength))
-	if len(got) > maxErrorLength+len("…") || !strings.HasSuffix(got, "…") || !strings.HasPrefix(got, "é") {
+	if len(got) > maxErrorLength || !strings.HasSuffix(got, "…") || !strings.HasPrefix(got, "é") {
 		t.Fatalf("Redact of a long text: %d bytes, ends %q", len(got), got[len(got)-4:])
 	}
 	for _, r := range got {
 		if r == '\uFFFD' {
 			t.Fatal("cut inside a character")
 		}
+	}
+	if got := Truncate("short", 10); got != "short" {
+		t.Errorf("Truncate of a short text = %q", got)
 	}
 }
