@@ -44,7 +44,11 @@ func TestUp(t *testing.T) {
 
 	t.Run("Kubia's controllers run: the book's Website gets its Deployment and Service", func(t *testing.T) {
 		kubectl(t, kubeconfig, "apply", "-f", harness.BookPath(t, "kubia-website.yaml"))
-		kubectl(t, kubeconfig, "wait", "--for=create", "deployment/kubia-website", "service/kubia-website", "--timeout=1m")
+		// One object per wait: kubectl v1.37's --for=create gives up at once when several
+		// are all missing at its first look (their NotFound errors come aggregated).
+		for _, child := range []string{"deployment/kubia-website", "service/kubia-website"} {
+			kubectl(t, kubeconfig, "wait", "--for=create", child, "--timeout=1m")
+		}
 	})
 
 	t.Run("a second kubia up on the same data dir fails fast", func(t *testing.T) {
