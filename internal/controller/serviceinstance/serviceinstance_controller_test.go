@@ -311,33 +311,56 @@ func namespaceUID(t *testing.T, name string) string {
 // notFound is a broker's 404 to last_operation: the instance being polled does not exist.
 var notFound = osb.Errorf(http.StatusNotFound, "", "instance does not exist")
 
-// A provisioning polled as not found (404) has failed: Failed, saying so, and mitigated;
-// not provisioned again for the same spec.
-func TestProvisioningPolledAsNotFoundFails(t *testing.T) {
-	ns, b, _ := setup(t, "vanished-db")
-	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
-		switch call.Method {
-		case "Provision":
-			return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "op-provision"}}, nil
-		case "LastOperation":
-			return osb.Response{}, notFound
-		}
-		return osb.Response{}, nil
-	})
-	inst := newInstance(t, ns, "vanished", "vanished-db", "")
-	waitCondition(t, inst, sc.ConditionFailed, metav1.ConditionTrue, serviceinstance.ReasonProvisionCallFailed)
-	if c := meta.FindStatusCondition(inst.Status.Conditions, sc.ConditionFailed); !strings.Contains(c.Message, "404") {
-		t.Errorf("Failed message %q does not give the broker's answer", c.Message)
+// An asynchronous provisioning the broker reports failed, or polled as not found (404,
+// the instance does not exist): Failed with the broker's word, then orphan mitigation,
+// and no new attempt for the same spec.
+func TestFailedAsyncProvisioningIsMitigated(t *testing.T) {
+	cases := map[string]struct {
+		service       string // cluster-wide names: one per case
+		lastOperation func() (osb.Response, error)
+		message       string
+	}{
+		"reported failed": {
+			service: "failing-db",
+			lastOperation: func() (osb.Response, error) {
+				return osb.Response{Status: http.StatusOK, Body: osb.LastOperationResponse{State: osb.StateFailed, Description: "disk full"}}, nil
+			},
+			message: "disk full",
+		},
+		"polled as not found": {
+			service:       "vanished-db",
+			lastOperation: func() (osb.Response, error) { return osb.Response{}, notFound },
+			message:       "404",
+		},
 	}
-	harness.Eventually(t, timeout, "the orphan is mitigated", func(context.Context) error {
-		if len(b.CallsOf("Deprovision")) == 0 {
-			return fmt.Errorf("calls %v", b.Methods())
-		}
-		return nil
-	})
-	time.Sleep(2 * time.Second) // no new provisioning may come
-	if provisions := b.CallsOf("Provision"); len(provisions) != 1 {
-		t.Errorf("calls %v: want one provisioning", b.Methods())
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			ns, b, _ := setup(t, tc.service)
+			b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
+				switch call.Method {
+				case "Provision":
+					return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "doomed"}}, nil
+				case "LastOperation":
+					return tc.lastOperation()
+				}
+				return osb.Response{}, nil
+			})
+			inst := newInstance(t, ns, "doomed", tc.service, "")
+			waitCondition(t, inst, sc.ConditionFailed, metav1.ConditionTrue, serviceinstance.ReasonProvisionCallFailed)
+			if c := meta.FindStatusCondition(inst.Status.Conditions, sc.ConditionFailed); !strings.Contains(c.Message, tc.message) {
+				t.Errorf("Failed message %q does not give the broker's word (%q)", c.Message, tc.message)
+			}
+			harness.Eventually(t, timeout, "the orphan is mitigated", func(context.Context) error {
+				if len(b.CallsOf("Deprovision")) == 0 {
+					return fmt.Errorf("calls %v", b.Methods())
+				}
+				return nil
+			})
+			time.Sleep(2 * time.Second) // no new provisioning may come
+			if provisions := b.CallsOf("Provision"); len(provisions) != 1 {
+				t.Errorf("calls %v: a failed provisioning was retried without a spec change", b.Methods())
+			}
+		})
 	}
 }
 
@@ -365,42 +388,6 @@ func TestDeprovisioningPolledAsNotFoundIsSentAgain(t *testing.T) {
 	// Compacted: a reconcile reading a cache that lags may poll once more.
 	if methods := b.Methods(); !slices.Equal(slices.Compact(slices.Clone(methods)), []string{"Provision", "Deprovision", "LastOperation", "Deprovision"}) {
 		t.Errorf("calls %v, want Provision, Deprovision, LastOperation (404), Deprovision (410)", methods)
-	}
-}
-
-// An asynchronous provisioning the broker reports failed: Failed with its description,
-// then orphan mitigation, and no new attempt for the same spec.
-func TestFailedAsyncProvisioningIsMitigated(t *testing.T) {
-	ns, b, _ := setup(t, "failing-db")
-	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
-		switch call.Method {
-		case "Provision":
-			return osb.Response{Status: http.StatusAccepted, Body: osb.OperationResponse{Operation: "doomed"}}, nil
-		case "LastOperation":
-			return osb.Response{Status: http.StatusOK, Body: osb.LastOperationResponse{State: osb.StateFailed, Description: "disk full"}}, nil
-		}
-		return osb.Response{}, nil
-	})
-	inst := newInstance(t, ns, "doomed", "failing-db", "")
-	waitCondition(t, inst, sc.ConditionFailed, metav1.ConditionTrue, serviceinstance.ReasonProvisionCallFailed)
-	if c := meta.FindStatusCondition(inst.Status.Conditions, sc.ConditionFailed); !strings.Contains(c.Message, "disk full") {
-		t.Errorf("Failed message %q", c.Message)
-	}
-	harness.Eventually(t, timeout, "the orphan is mitigated", func(context.Context) error {
-		if !slices.Contains(b.Methods(), "Deprovision") {
-			return fmt.Errorf("calls %v", b.Methods())
-		}
-		return nil
-	})
-	time.Sleep(2 * time.Second)
-	provisions := 0
-	for _, m := range b.Methods() {
-		if m == "Provision" {
-			provisions++
-		}
-	}
-	if provisions != 1 {
-		t.Errorf("calls %v: a failed provisioning was retried without a spec change", b.Methods())
 	}
 }
 
