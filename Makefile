@@ -37,12 +37,24 @@ kube-binaries:
 	hack/kube/build.sh $(KUBE_BINARIES)
 
 ## generate: regenerate deepcopy code and CRDs (config/crd/bases, and the chart's copy) from
-## the types in api/, and the controllers' ClusterRole from their RBAC markers
+## the types in api/, the controllers' ClusterRole from their RBAC markers, and
+## kubia-apiserver's conversions, defaulters and OpenAPI definitions (k8s.io/code-generator,
+## kube-openapi) for the versions it serves
+API_SERVED := ./api/extensions/v1 ./api/extensions/v1alpha1
 generate:
-	go tool controller-gen object crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	go tool controller-gen object paths=./api/...
+	go tool controller-gen crd paths=./api/extensions/v1 paths=./api/servicecatalog/... \
+		output:crd:artifacts:config=config/crd/bases
 	go tool controller-gen rbac:roleName=kubia-controller-manager paths=./internal/controller/... \
 		output:rbac:artifacts:config=charts/kubia/templates
 	rm -f charts/kubia/crds/*.yaml && cp config/crd/bases/*.yaml charts/kubia/crds/
+	go tool conversion-gen --go-header-file /dev/null --output-file zz_generated.conversion.go $(API_SERVED)
+	go tool defaulter-gen --go-header-file /dev/null --output-file zz_generated.defaults.go $(API_SERVED)
+	go tool openapi-gen --go-header-file /dev/null --output-file zz_generated.openapi.go \
+		--output-dir internal/apiserver/openapi --output-pkg github.com/kubia-dev/kubia/internal/apiserver/openapi \
+		--report-filename hack/openapi-violations.list \
+		k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime k8s.io/apimachinery/pkg/version \
+		$(API_SERVED)
 
 ## verify-generate: fail when generated files differ from what `make generate` writes
 verify-generate:

@@ -4,8 +4,11 @@ package crd
 
 import (
 	"embed"
+	"fmt"
 	"io/fs"
 	"path"
+
+	"sigs.k8s.io/yaml"
 )
 
 //go:embed bases/*.yaml
@@ -26,4 +29,17 @@ func Manifests() ([][]byte, error) {
 		out = append(out, data)
 	}
 	return out, nil
+}
+
+// Name returns the metadata.name of a CRD manifest.
+func Name(manifest []byte) (string, error) {
+	var crd struct {
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	if err := yaml.Unmarshal(manifest, &crd); err != nil {
+		return "", fmt.Errorf("reading a CRD manifest: %w", err)
+	}
+	return crd.Metadata.Name, nil
 }

@@ -117,7 +117,7 @@ func etcdArgs(dirs layout, p ports) []string {
 	}
 }
 
-func apiserverArgs(dirs layout, creds credentials, p ports, nodeIP, bindAddress string) []string {
+func apiserverArgs(dirs layout, creds credentials, p ports, nodeIP, bindAddress string, withNode bool) []string {
 	return []string{
 		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(p.etcdClient),
 		"--bind-address=" + bindAddress,
@@ -143,9 +143,12 @@ func apiserverArgs(dirs layout, creds credentials, p ports, nodeIP, bindAddress 
 		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
 		"--proxy-client-cert-file=" + creds.frontProxyClient.CertFile,
 		"--proxy-client-key-file=" + creds.frontProxyClient.KeyFile,
-		// Without a node there is no kube-proxy to route Service IPs, so the aggregator
-		// dials an extension API server's endpoints directly.
-		"--enable-aggregator-routing=true",
+		// With a node, the aggregator dials an extension API server's endpoints (pod
+		// IPs, which this machine routes) rather than rely on kube-proxy for its Service
+		// IP. Without one there are no pods: an extension API server runs on this
+		// machine behind an ExternalName Service for localhost, which only Service
+		// routing resolves.
+		"--enable-aggregator-routing=" + strconv.FormatBool(withNode),
 		// logs, exec and port-forward: reach the kubelet at the node address, verify its
 		// CA-signed serving certificate, and authenticate with a certificate of our own.
 		"--kubelet-preferred-address-types=InternalIP",

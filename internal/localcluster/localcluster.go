@@ -221,7 +221,7 @@ func (c *Cluster) startAll(ctx context.Context, bins map[string]string, creds cr
 	if err := etcd.waitReady(ctx, httpCheck(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/health", p.etcdClient))); err != nil {
 		return err
 	}
-	apiserver, err := c.start(bins[KubeAPIServer], apiserverArgs(c.dirs, creds, p, c.cfg.NodeIP, c.apiserverHost()))
+	apiserver, err := c.start(bins[KubeAPIServer], apiserverArgs(c.dirs, creds, p, c.cfg.NodeIP, c.apiserverHost(), c.node != nil))
 	if err != nil {
 		return err
 	}

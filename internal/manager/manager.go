@@ -6,6 +6,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -141,8 +142,12 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 // fieldOwner owns the fields of the CRDs the manager installs.
 const fieldOwner = "kubia-controller-manager"
 
-// InstallCRDs applies Kubia's CRDs and waits until the API server serves them.
-func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
+// WebsiteCRDName is the Website CRD, which aggregated mode (kubia-apiserver) replaces.
+const WebsiteCRDName = "websites.extensions.example.com"
+
+// InstallCRDs applies Kubia's CRDs but those named in except, and waits until the API
+// server serves them.
+func InstallCRDs(ctx context.Context, cfg *rest.Config, except ...string) error {
 	scheme, err := Scheme()
 	if err != nil {
 		return err
@@ -156,6 +161,11 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
 		return err
 	}
 	for _, m := range manifests {
+		if name, err := crd.Name(m); err != nil {
+			return err
+		} else if slices.Contains(except, name) {
+			continue
+		}
 		objs, err := manifest.Apply(ctx, c, fieldOwner, "", m)
 		if err != nil {
 			return fmt.Errorf("installing CRDs: %w", err)

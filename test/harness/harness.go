@@ -56,9 +56,10 @@ var noNodeReason string
 type Option func(*options)
 
 type options struct {
-	node   bool
-	crds   bool
-	images []images.Builder
+	node      bool
+	crds      bool
+	apiserver bool
+	images    []images.Builder
 }
 
 // WithCRDs installs Kubia's CustomResourceDefinitions and waits until they are served.
@@ -124,10 +125,24 @@ func run(m *testing.M, o options) int {
 		return 1
 	}
 	if o.crds {
-		if err := manager.InstallCRDs(ctx, env.Config); err != nil {
+		var except []string
+		if o.apiserver {
+			except = append(except, manager.WebsiteCRDName)
+		}
+		if err := manager.InstallCRDs(ctx, env.Config, except...); err != nil {
 			fmt.Fprintln(os.Stderr, "harness:", err)
 			return 1
 		}
+	}
+	if o.apiserver {
+		if apiServer, err = startAPIServer(ctx, cluster, dataDir); err != nil {
+			fmt.Fprintln(os.Stderr, "harness: kubia-apiserver:", err)
+			if apiServer != nil {
+				apiServer.stop()
+			}
+			return 1
+		}
+		defer apiServer.stop()
 	}
 	fmt.Fprintf(os.Stderr, "harness: cluster ready in %s (node: %t, data dir %s)\n",
 		time.Since(began).Round(time.Millisecond), cfg.Node != nil, dataDir)
@@ -135,6 +150,9 @@ func run(m *testing.M, o options) int {
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "harness: a test failed; end of each component's log:\n%s", cluster.LogTails(40))
+		if apiServer != nil {
+			fmt.Fprintf(os.Stderr, "harness: end of kubia-apiserver's log:\n%s", apiServer.logTail(40))
+		}
 		if cfg.Node != nil {
 			fmt.Fprintf(os.Stderr, "harness: this machine's network:\n%s", hostNetworkReport())
 		}

@@ -131,7 +131,3 @@ type WebsiteList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Website `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Website{}, &WebsiteList{})
-}

@@ -1,0 +1,10 @@
+// Tags for k8s.io/code-generator and kube-openapi (controller-gen's markers are in
+// groupversion_info.go). gengo reads them only from a comment block of their own, apart
+// from the package clause.
+
+// +k8s:openapi-gen=true
+// +k8s:conversion-gen=github.com/kubia-dev/kubia/api/extensions
+// +k8s:defaulter-gen=TypeMeta
+// +groupName=extensions.example.com
+
+package v1

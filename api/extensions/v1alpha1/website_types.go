@@ -1,0 +1,105 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// WebsiteSpec is what the user asks for: a static site served from a Git repository.
+type WebsiteSpec struct {
+	// GitRepo is the URL of the Git repository holding the site's files: https://, http://,
+	// ssh:// or scp-style (user@host:path). Local paths and file:// are not accepted.
+	// +required
+	GitRepo string `json:"gitRepo"`
+
+	// Ref is the branch, tag or full commit SHA to serve; empty means the remote's HEAD.
+	// +optional
+	Ref string `json:"ref,omitempty"`
+
+	// SyncInterval is how often the repository is polled for new commits.
+	// +optional
+	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
+
+	// Replicas is the number of web server pods.
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// SecretRef names a Secret in the Website's namespace with credentials for a private
+	// repository: "username" and "password" (or "token") for HTTP(S), or "identity" (an
+	// SSH private key) and "known_hosts" for SSH.
+	// +optional
+	SecretRef *SecretReference `json:"secretRef,omitempty"`
+
+	// Ingress, when set, also publishes the site through an Ingress for Host.
+	// +optional
+	Ingress *WebsiteIngress `json:"ingress,omitempty"`
+
+	// ServiceType is the type of the site's Service.
+	// +optional
+	ServiceType string `json:"serviceType,omitempty"`
+}
+
+// SecretReference names a Secret in the same namespace.
+type SecretReference struct {
+	// Name of the Secret.
+	// +required
+	Name string `json:"name"`
+}
+
+// WebsiteIngress publishes a Website through an Ingress.
+type WebsiteIngress struct {
+	// Host is the DNS name the site is served at.
+	// +required
+	Host string `json:"host"`
+
+	// TLSSecretName names a Secret with the certificate for Host; empty serves plain HTTP.
+	// +optional
+	TLSSecretName string `json:"tlsSecretName,omitempty"`
+}
+
+// WebsiteStatus is what the controller observed.
+type WebsiteStatus struct {
+	// ObservedGeneration is the generation of the spec this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// URL is where the site is served: http://<node-address>:<nodePort>, or the Ingress's
+	// http(s)://<host>; empty while no web server is available.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// NodePort is the Service's node port, when it has one.
+	// +optional
+	NodePort int32 `json:"nodePort,omitempty"`
+
+	// Commit is the last revision of the repository that was synced.
+	// +optional
+	Commit string `json:"commit,omitempty"`
+
+	// Conditions are Ready, Progressing and Degraded.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Website publishes a static site from a Git repository: a web server Deployment kept in
+// sync with the repository, and a Service. Its name must leave valid names for those
+// children.
+// +kubebuilder:object:root=true
+type Website struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec WebsiteSpec `json:"spec"`
+	// +optional
+	Status WebsiteStatus `json:"status,omitempty"`
+}
+
+// WebsiteList is a list of Websites.
+// +kubebuilder:object:root=true
+type WebsiteList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Website `json:"items"`
+}

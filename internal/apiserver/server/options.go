@@ -1,0 +1,61 @@
+// Package server is kubia-apiserver: a genericapiserver serving Kubia's API groups
+// (internal/apiserver/<group>) from its own etcd, with authentication and authorization
+// delegated to kube-apiserver, which it joins through API aggregation.
+package server
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+	"k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/util/compatibility"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+
+	kubiaopenapi "github.com/kubia-dev/kubia/internal/apiserver/openapi"
+)
+
+// EtcdPrefix is where kubia-apiserver keeps its objects in etcd: a prefix of its own, so
+// an etcd shared with kube-apiserver (whose prefix is /registry) is safe.
+const EtcdPrefix = "/registry/kubia.dev"
+
+// Options are kubia-apiserver's flags: genericapiserver's recommended ones (etcd, serving,
+// delegated authentication and authorization, admission, audit, …).
+type Options struct {
+	Recommended *genericoptions.RecommendedOptions
+}
+
+// NewOptions returns the defaults: objects stored as each group's storage version.
+func NewOptions() *Options {
+	versions := storageVersions()
+	o := genericoptions.NewRecommendedOptions(EtcdPrefix, Codecs.LegacyCodec(versions...))
+	o.Etcd.StorageConfig.EncodeVersioner = versions
+	return &Options{Recommended: o}
+}
+
+// AddFlags adds the flags to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	o.Recommended.AddFlags(fs)
+}
+
+// Validate checks the flags.
+func (o *Options) Validate() []error {
+	return o.Recommended.Validate()
+}
+
+// Config turns the flags into a server configuration.
+func (o *Options) Config() (*genericapiserver.RecommendedConfig, error) {
+	cfg := genericapiserver.NewRecommendedConfig(Codecs)
+	namer := openapi.NewDefinitionNamer(Scheme)
+	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(kubiaopenapi.GetOpenAPIDefinitions, namer)
+	cfg.OpenAPIConfig.Info.Title, cfg.OpenAPIConfig.Info.Version = "Kubia", "v1"
+	cfg.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(kubiaopenapi.GetOpenAPIDefinitions, namer)
+	cfg.OpenAPIV3Config.Info.Title, cfg.OpenAPIV3Config.Info.Version = "Kubia", "v1"
+	cfg.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+	cfg.FeatureGate = utilfeature.DefaultFeatureGate
+	if err := o.Recommended.ApplyTo(cfg); err != nil {
+		return nil, fmt.Errorf("applying options: %w", err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,53 @@
+package server
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	"github.com/kubia-dev/kubia/internal/apiserver/extensions"
+)
+
+// group is one API group kubia-apiserver serves; each has a package under
+// internal/apiserver with these three things.
+type group struct {
+	name           string
+	install        func(*runtime.Scheme)
+	storage        func(*runtime.Scheme, generic.RESTOptionsGetter) (map[string]map[string]rest.Storage, error)
+	storageVersion schema.GroupVersion
+}
+
+// groups are the API groups kubia-apiserver serves.
+var groups = []group{
+	{extensions.GroupName, extensions.Install, extensions.Storage, extensions.StorageVersion},
+}
+
+var (
+	// Scheme knows every served group's versions and the meta types.
+	Scheme = runtime.NewScheme()
+	// Codecs encode and decode the served kinds.
+	Codecs = serializer.NewCodecFactory(Scheme)
+)
+
+func init() {
+	for _, g := range groups {
+		g.install(Scheme)
+	}
+	// The options of requests (GET's, LIST's, DELETE's) come unversioned.
+	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
+	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
+	Scheme.AddUnversionedTypes(unversioned,
+		&metav1.Status{}, &metav1.APIVersions{}, &metav1.APIGroupList{}, &metav1.APIGroup{}, &metav1.APIResourceList{})
+}
+
+// storageVersions are the versions each group's objects are stored as in etcd.
+func storageVersions() schema.GroupVersions {
+	out := make(schema.GroupVersions, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, g.storageVersion)
+	}
+	return out
+}

@@ -1,0 +1,349 @@
+package harness
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	certutil "k8s.io/client-go/util/cert"
+	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+
+	"github.com/kubia-dev/kubia/internal/localcluster"
+	"github.com/kubia-dev/kubia/internal/sourcetree"
+)
+
+// The names the book's APIService and the chart use.
+const (
+	apiServerNamespace = "kubia-system"
+	apiServerService   = "website-api"
+)
+
+// APIServer is a kubia-apiserver run on this machine (there may be no node for pods),
+// with an etcd of its own, joined to the cluster through APIServices that point at an
+// ExternalName Service for localhost: kube-aggregator dials it, and verifies its serving
+// certificate for website-api.kubia-system.svc against the APIService's caBundle.
+type APIServer struct {
+	dir        string
+	binary     string
+	kubeconfig string
+	etcdPort   int
+	// Port is kubia-apiserver's secure port on 127.0.0.1.
+	Port int
+	// CAFile verifies its serving certificate.
+	CAFile     string
+	etcd, proc *child
+}
+
+// child is a process the harness started, reaped in the background.
+type child struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func (c *child) running() bool {
+	select {
+	case <-c.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// WithAPIServer serves extensions.example.com from kubia-apiserver instead of the CRD
+// (aggregated mode). Other CRDs are installed when WithCRDs is also given.
+func WithAPIServer() Option {
+	return func(o *options) { o.apiserver = true }
+}
+
+// AggregatedAPIServer returns the running kubia-apiserver; it fails the test when Main
+// was not given WithAPIServer.
+func AggregatedAPIServer(t testing.TB) *APIServer {
+	t.Helper()
+	if apiServer == nil {
+		t.Fatal("harness: no kubia-apiserver; pass harness.WithAPIServer() to Main")
+	}
+	return apiServer
+}
+
+var apiServer *APIServer
+
+func startAPIServer(ctx context.Context, cluster *localcluster.Cluster, dataDir string) (*APIServer, error) {
+	s := &APIServer{dir: filepath.Join(dataDir, "kubia-apiserver"), kubeconfig: cluster.KubeconfigPath()}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := s.build(); err != nil {
+		return nil, err
+	}
+	if err := s.writeCertificates(); err != nil {
+		return nil, err
+	}
+	ports, err := freeLocalPorts(3)
+	if err != nil {
+		return nil, err
+	}
+	s.etcdPort, s.Port = ports[0], ports[1]
+	if err := s.startEtcd(ports[2]); err != nil {
+		return s, err
+	}
+	if err := s.Start(); err != nil {
+		return s, fmt.Errorf("%w; its log ends:\n%s", err, s.logTail(30))
+	}
+	if err := s.register(ctx, cluster); err != nil {
+		return s, fmt.Errorf("%w; kubia-apiserver's log ends:\n%s", err, s.logTail(30))
+	}
+	return s, nil
+}
+
+// build compiles kubia-apiserver from this source tree (the Go build cache makes it quick).
+func (s *APIServer) build() error {
+	root, err := sourcetree.Root()
+	if err != nil {
+		return err
+	}
+	s.binary = filepath.Join(s.dir, "kubia-apiserver")
+	cmd := exec.Command("go", "build", "-o", s.binary, "./cmd/kubia-apiserver")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building kubia-apiserver: %w\n%s", err, out)
+	}
+	return nil
+}
+
+func (s *APIServer) writeCertificates() error {
+	host := apiServerService + "." + apiServerNamespace + ".svc"
+	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey(host, []net.IP{net.IPv4(127, 0, 0, 1)}, []string{"localhost"})
+	if err != nil {
+		return fmt.Errorf("serving certificate: %w", err)
+	}
+	// GenerateSelfSignedCertKey returns the serving certificate, then the CA that signed it.
+	leaf, rest := pem.Decode(certPEM)
+	if leaf == nil || len(rest) == 0 {
+		return fmt.Errorf("serving certificate: no CA in the generated chain")
+	}
+	s.CAFile = filepath.Join(s.dir, "ca.crt")
+	for name, data := range map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM, "ca.crt": rest} {
+		if err := os.WriteFile(filepath.Join(s.dir, name), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *APIServer) startEtcd(peerPort int) error {
+	binDir, err := localcluster.DefaultBinDir()
+	if err != nil {
+		return err
+	}
+	client := "http://127.0.0.1:" + strconv.Itoa(s.etcdPort)
+	peer := "http://127.0.0.1:" + strconv.Itoa(peerPort)
+	s.etcd, err = s.run("etcd", filepath.Join(binDir, "etcd"),
+		"--name=kubia-apiserver", "--data-dir="+filepath.Join(s.dir, "etcd"),
+		"--listen-client-urls="+client, "--advertise-client-urls="+client,
+		"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer,
+		"--initial-cluster=kubia-apiserver="+peer, "--log-level=warn")
+	return err
+}
+
+// Start starts kubia-apiserver (again, after Kill) and waits until it is ready.
+func (s *APIServer) Start() error {
+	var err error
+	s.proc, err = s.run("kubia-apiserver", s.binary,
+		"--etcd-servers=http://127.0.0.1:"+strconv.Itoa(s.etcdPort),
+		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(s.Port),
+		"--tls-cert-file="+filepath.Join(s.dir, "tls.crt"), "--tls-private-key-file="+filepath.Join(s.dir, "tls.key"),
+		"--kubeconfig="+s.kubeconfig, "--authentication-kubeconfig="+s.kubeconfig, "--authorization-kubeconfig="+s.kubeconfig,
+		"--cert-dir="+s.dir)
+	if err != nil {
+		return err
+	}
+	return s.waitReady(2 * time.Minute)
+}
+
+// Kill ends kubia-apiserver with SIGKILL, as a crash would.
+func (s *APIServer) Kill() error {
+	if err := s.proc.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	<-s.proc.exited
+	return nil
+}
+
+// LogPath is kubia-apiserver's log file.
+func (s *APIServer) LogPath() string { return filepath.Join(s.dir, "kubia-apiserver.log") }
+
+func (s *APIServer) stop() {
+	for _, p := range []*child{s.proc, s.etcd} {
+		if p == nil || !p.running() {
+			continue
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	}
+}
+
+func (s *APIServer) run(name, binary string, args ...string) (*child, error) {
+	log, err := os.OpenFile(filepath.Join(s.dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	cmd := exec.Command(binary, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	// A test binary that dies must not leave these behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	c := &child{cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(c.exited) }()
+	return c, nil
+}
+
+// waitReady polls /readyz, which genericapiserver answers once etcd and the informers are.
+func (s *APIServer) waitReady(timeout time.Duration) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		// Readiness only: the certificate is checked by the aggregator, not here.
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a local readiness probe
+	}}
+	url := "https://127.0.0.1:" + strconv.Itoa(s.Port) + "/readyz"
+	var last error
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		if !s.proc.running() {
+			return false, fmt.Errorf("kubia-apiserver exited: %s", s.proc.cmd.ProcessState)
+		}
+		resp, err := client.Get(url)
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		resp.Body.Close()
+		last = fmt.Errorf("/readyz: %s", resp.Status)
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		return fmt.Errorf("kubia-apiserver not ready (%v): %w; see %s", last, err, s.LogPath())
+	}
+	return nil
+}
+
+// register points the group's APIServices at this server and waits until the
+// aggregator reports them Available.
+func (s *APIServer) register(ctx context.Context, cluster *localcluster.Cluster) error {
+	cs, err := kubernetes.NewForConfig(cluster.RESTConfig())
+	if err != nil {
+		return err
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: apiServerNamespace}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: apiServerService, Namespace: apiServerNamespace},
+		Spec: corev1.ServiceSpec{
+			Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
+			Ports: []corev1.ServicePort{{Name: "https", Port: int32(s.Port)}},
+		},
+	}
+	if _, err := cs.CoreV1().Services(apiServerNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating Service %s: %w", apiServerService, err)
+	}
+	ca, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		return err
+	}
+	agg, err := aggregator.NewForConfig(cluster.RESTConfig())
+	if err != nil {
+		return err
+	}
+	for _, version := range []string{"v1", "v1alpha1"} {
+		apisvc := &apiregv1.APIService{
+			ObjectMeta: metav1.ObjectMeta{Name: version + ".extensions.example.com"},
+			Spec: apiregv1.APIServiceSpec{
+				Group: "extensions.example.com", Version: version,
+				GroupPriorityMinimum: 1000, VersionPriority: map[string]int32{"v1": 20, "v1alpha1": 15}[version],
+				Service:  &apiregv1.ServiceReference{Namespace: apiServerNamespace, Name: apiServerService, Port: ptrInt32(int32(s.Port))},
+				CABundle: ca,
+			},
+		}
+		if _, err := agg.ApiregistrationV1().APIServices().Create(ctx, apisvc, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating APIService %s: %w", apisvc.Name, err)
+		}
+	}
+	return waitAPIServicesAvailable(ctx, agg, "v1.extensions.example.com", "v1alpha1.extensions.example.com")
+}
+
+func waitAPIServicesAvailable(ctx context.Context, agg aggregator.Interface, names ...string) error {
+	for _, name := range names {
+		var last string
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+			a, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil //nolint:nilerr // the aggregator may still be starting
+			}
+			for _, c := range a.Status.Conditions {
+				if c.Type == apiregv1.Available {
+					last = c.Reason + ": " + c.Message
+					return c.Status == apiregv1.ConditionTrue, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			return fmt.Errorf("APIService %s not Available (%s): %w", name, last, err)
+		}
+	}
+	return nil
+}
+
+func ptrInt32(v int32) *int32 { return &v }
+
+func freeLocalPorts(n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func (s *APIServer) logTail(n int) string {
+	data, err := os.ReadFile(s.LogPath())
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n") + "\n"
+}
