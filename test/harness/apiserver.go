@@ -17,6 +17,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -24,6 +25,7 @@ import (
 	certutil "k8s.io/client-go/util/cert"
 	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubia-dev/kubia/internal/localcluster"
 	"github.com/kubia-dev/kubia/internal/sourcetree"
@@ -44,8 +46,9 @@ type APIServer struct {
 	binary     string
 	kubeconfig string
 	etcdPort   int
-	// Port is kubia-apiserver's secure port on 127.0.0.1.
-	Port int
+	// address and Port are where kubia-apiserver listens.
+	address string
+	Port    int
 	// CAFile verifies its serving certificate.
 	CAFile     string
 	etcd, proc *child
@@ -67,7 +70,7 @@ func (c *child) running() bool {
 }
 
 // WithAPIServer serves extensions.example.com from kubia-apiserver instead of the CRD
-// (aggregated mode). Other CRDs are installed when WithCRDs is also given.
+// (aggregated mode) only. Other CRDs are installed when WithCRDs is also given.
 func WithAPIServer() Option {
 	return func(o *options) { o.apiserver = true }
 }
@@ -84,8 +87,15 @@ func AggregatedAPIServer(t testing.TB) *APIServer {
 
 var apiServer *APIServer
 
-func startAPIServer(ctx context.Context, cluster *localcluster.Cluster, dataDir string) (*APIServer, error) {
-	s := &APIServer{dir: filepath.Join(dataDir, "kubia-apiserver"), kubeconfig: cluster.KubeconfigPath()}
+// startAPIServer runs kubia-apiserver on this machine: on loopback behind an ExternalName
+// Service without a node; with one, on the node's address behind a Service whose
+// EndpointSlice names it (kube-apiserver then routes to endpoints, which ExternalName
+// Services have none of).
+func startAPIServer(ctx context.Context, cluster *localcluster.Cluster, dataDir, nodeIP string) (*APIServer, error) {
+	s := &APIServer{dir: filepath.Join(dataDir, "kubia-apiserver"), kubeconfig: cluster.KubeconfigPath(), address: "127.0.0.1"}
+	if nodeIP != "" {
+		s.address = nodeIP
+	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -167,7 +177,7 @@ func (s *APIServer) Start() error {
 	var err error
 	s.proc, err = s.run("kubia-apiserver", s.binary,
 		"--etcd-servers=http://127.0.0.1:"+strconv.Itoa(s.etcdPort),
-		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(s.Port),
+		"--bind-address="+s.address, "--secure-port="+strconv.Itoa(s.Port),
 		"--tls-cert-file="+filepath.Join(s.dir, "tls.crt"), "--tls-private-key-file="+filepath.Join(s.dir, "tls.key"),
 		"--kubeconfig="+s.kubeconfig, "--authentication-kubeconfig="+s.kubeconfig, "--authorization-kubeconfig="+s.kubeconfig,
 		"--cert-dir="+s.dir)
@@ -185,6 +195,9 @@ func (s *APIServer) Kill() error {
 	<-s.proc.exited
 	return nil
 }
+
+// URLHost is the host:port kubia-apiserver serves at, bypassing the aggregator.
+func (s *APIServer) URLHost() string { return net.JoinHostPort(s.address, strconv.Itoa(s.Port)) }
 
 // LogPath is kubia-apiserver's log file.
 func (s *APIServer) LogPath() string { return filepath.Join(s.dir, "kubia-apiserver.log") }
@@ -228,7 +241,7 @@ func (s *APIServer) waitReady(timeout time.Duration) error {
 		// Readiness only: the certificate is checked by the aggregator, not here.
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a local readiness probe
 	}}
-	url := "https://127.0.0.1:" + strconv.Itoa(s.Port) + "/readyz"
+	url := "https://" + s.URLHost() + "/readyz"
 	var last error
 	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
 		if !s.proc.running() {
@@ -260,15 +273,8 @@ func (s *APIServer) register(ctx context.Context, cluster *localcluster.Cluster)
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: apiServerService, Namespace: apiServerNamespace},
-		Spec: corev1.ServiceSpec{
-			Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
-			Ports: []corev1.ServicePort{{Name: "https", Port: int32(s.Port)}},
-		},
-	}
-	if _, err := cs.CoreV1().Services(apiServerNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("creating Service %s: %w", apiServerService, err)
+	if err := s.createService(ctx, cs); err != nil {
+		return err
 	}
 	ca, err := os.ReadFile(s.CAFile)
 	if err != nil {
@@ -284,7 +290,7 @@ func (s *APIServer) register(ctx context.Context, cluster *localcluster.Cluster)
 			Spec: apiregv1.APIServiceSpec{
 				Group: "extensions.example.com", Version: version,
 				GroupPriorityMinimum: 1000, VersionPriority: map[string]int32{"v1": 20, "v1alpha1": 15}[version],
-				Service:  &apiregv1.ServiceReference{Namespace: apiServerNamespace, Name: apiServerService, Port: ptrInt32(int32(s.Port))},
+				Service:  &apiregv1.ServiceReference{Namespace: apiServerNamespace, Name: apiServerService, Port: ptr.To(int32(s.Port))},
 				CABundle: ca,
 			},
 		}
@@ -293,6 +299,39 @@ func (s *APIServer) register(ctx context.Context, cluster *localcluster.Cluster)
 		}
 	}
 	return waitAPIServicesAvailable(ctx, agg, "v1.extensions.example.com", "v1alpha1.extensions.example.com")
+}
+
+func (s *APIServer) createService(ctx context.Context, cs kubernetes.Interface) error {
+	port := int32(s.Port)
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: apiServerService, Namespace: apiServerNamespace},
+		Spec: corev1.ServiceSpec{
+			Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
+			Ports: []corev1.ServicePort{{Name: "https", Port: port}},
+		},
+	}
+	if s.address != "127.0.0.1" {
+		svc.Spec = corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: port}}}
+	}
+	if _, err := cs.CoreV1().Services(apiServerNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating Service %s: %w", apiServerService, err)
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return nil
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: apiServerService, Namespace: apiServerNamespace,
+			Labels: map[string]string{discoveryv1.LabelServiceName: apiServerService, discoveryv1.LabelManagedBy: "kubia-test-harness"},
+		},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{s.address}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("https"), Port: &port}},
+	}
+	if _, err := cs.DiscoveryV1().EndpointSlices(apiServerNamespace).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating EndpointSlice %s: %w", apiServerService, err)
+	}
+	return nil
 }
 
 func waitAPIServicesAvailable(ctx context.Context, agg aggregator.Interface, names ...string) error {
@@ -317,8 +356,6 @@ func waitAPIServicesAvailable(ctx context.Context, agg aggregator.Interface, nam
 	}
 	return nil
 }
-
-func ptrInt32(v int32) *int32 { return &v }
 
 func freeLocalPorts(n int) ([]int, error) {
 	var ports []int

@@ -59,12 +59,19 @@ type options struct {
 	node      bool
 	crds      bool
 	apiserver bool
+	bothModes bool
 	images    []images.Builder
 }
 
 // WithCRDs installs Kubia's CustomResourceDefinitions and waits until they are served.
 func WithCRDs() Option {
 	return func(o *options) { o.crds = true }
+}
+
+// WithWebsiteModes runs the package's tests twice, each time on a new cluster: with
+// Websites served by the CRD, then by kubia-apiserver. It implies WithCRDs.
+func WithWebsiteModes() Option {
+	return func(o *options) { o.bothModes, o.crds = true, true }
 }
 
 // nodeLockWait is how long a test binary waits for another one's node to stop: packages
@@ -87,12 +94,45 @@ func Main(m *testing.M, opts ...Option) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	os.Exit(run(m, o))
-}
-
-func run(m *testing.M, o options) int {
 	// Controllers under test log through controller-runtime; errors are worth seeing.
 	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	modes := []WebsiteMode{CRDMode}
+	switch {
+	case o.bothModes:
+		modes = []WebsiteMode{CRDMode, AggregatedMode}
+	case o.apiserver:
+		modes = []WebsiteMode{AggregatedMode}
+	}
+	code := 0
+	for _, mode := range modes {
+		if len(modes) > 1 {
+			fmt.Fprintf(os.Stderr, "harness: ===== Websites served by %s =====\n", mode)
+		}
+		if c := run(m, o, mode); c != 0 {
+			fmt.Fprintf(os.Stderr, "harness: tests failed with Websites served by %s\n", mode)
+			code = c
+		}
+	}
+	os.Exit(code)
+}
+
+// WebsiteMode is how the cluster serves extensions.example.com.
+type WebsiteMode string
+
+const (
+	// CRDMode serves Websites from the CustomResourceDefinition.
+	CRDMode WebsiteMode = "the CRD"
+	// AggregatedMode serves Websites from kubia-apiserver, through APIServices.
+	AggregatedMode WebsiteMode = "kubia-apiserver"
+)
+
+var mode WebsiteMode
+
+// Mode says how this run's cluster serves Websites, for the few assertions that differ.
+func Mode() WebsiteMode { return mode }
+
+func run(m *testing.M, o options, websiteMode WebsiteMode) int {
+	mode, env, apiServer = websiteMode, nil, nil
 	dataDir, err := os.MkdirTemp("", "kubia-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
@@ -124,9 +164,10 @@ func run(m *testing.M, o options) int {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		return 1
 	}
+	aggregated := websiteMode == AggregatedMode
 	if o.crds {
 		var except []string
-		if o.apiserver {
+		if aggregated {
 			except = append(except, manager.WebsiteCRDName)
 		}
 		if err := manager.InstallCRDs(ctx, env.Config, except...); err != nil {
@@ -134,8 +175,12 @@ func run(m *testing.M, o options) int {
 			return 1
 		}
 	}
-	if o.apiserver {
-		if apiServer, err = startAPIServer(ctx, cluster, dataDir); err != nil {
+	if aggregated {
+		nodeIP := ""
+		if cfg.Node != nil {
+			nodeIP = localcluster.DefaultNodeIP
+		}
+		if apiServer, err = startAPIServer(ctx, cluster, dataDir, nodeIP); err != nil {
 			fmt.Fprintln(os.Stderr, "harness: kubia-apiserver:", err)
 			if apiServer != nil {
 				apiServer.stop()
@@ -144,8 +189,8 @@ func run(m *testing.M, o options) int {
 		}
 		defer apiServer.stop()
 	}
-	fmt.Fprintf(os.Stderr, "harness: cluster ready in %s (node: %t, data dir %s)\n",
-		time.Since(began).Round(time.Millisecond), cfg.Node != nil, dataDir)
+	fmt.Fprintf(os.Stderr, "harness: cluster ready in %s (node: %t, Websites served by %s, data dir %s)\n",
+		time.Since(began).Round(time.Millisecond), cfg.Node != nil, websiteMode, dataDir)
 
 	code := m.Run()
 	if code != 0 {

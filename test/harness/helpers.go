@@ -154,3 +154,10 @@ func kubectl(t testing.TB, args ...string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// KubectlErr runs kubectl against the cluster and returns its output and error, for
+// commands expected to fail.
+func KubectlErr(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	return kubectl(t, args...)
+}

@@ -109,6 +109,9 @@ type WebsiteStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ws
+// +kubebuilder:selectablefield:JSONPath=`.spec.gitRepo`
+// +kubebuilder:selectablefield:JSONPath=`.spec.secretRef.name`
+// +kubebuilder:selectablefield:JSONPath=`.spec.serviceType`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
