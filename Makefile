@@ -52,7 +52,7 @@ generate:
 	go tool defaulter-gen --go-header-file /dev/null --output-file zz_generated.defaults.go $(API_SERVED)
 	go tool openapi-gen --go-header-file /dev/null --output-file zz_generated.openapi.go \
 		--output-dir internal/apiserver/openapi --output-pkg github.com/kubia-dev/kubia/internal/apiserver/openapi \
-		--report-filename hack/openapi-violations.list \
+		--report-filename hack/openapi-violations.list --output-model-name-file zz_generated.model_name.go \
 		k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime k8s.io/apimachinery/pkg/version \
 		$(API_SERVED)
 

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -42,10 +43,11 @@ const (
 // ExternalName Service for localhost: kube-aggregator dials it, and verifies its serving
 // certificate for website-api.kubia-system.svc against the APIService's caBundle.
 type APIServer struct {
-	dir        string
-	binary     string
-	kubeconfig string
-	etcdPort   int
+	dir          string
+	binary       string
+	kubeconfig   string
+	etcdPort     int
+	etcdPeerPort int
 	// address and Port are where kubia-apiserver listens.
 	address string
 	Port    int
@@ -110,7 +112,8 @@ func startAPIServer(ctx context.Context, cluster *localcluster.Cluster, dataDir,
 		return nil, err
 	}
 	s.etcdPort, s.Port = ports[0], ports[1]
-	if err := s.startEtcd(ports[2]); err != nil {
+	s.etcdPeerPort = ports[2]
+	if err := s.StartEtcd(); err != nil {
 		return s, err
 	}
 	if err := s.Start(); err != nil {
@@ -157,13 +160,14 @@ func (s *APIServer) writeCertificates() error {
 	return nil
 }
 
-func (s *APIServer) startEtcd(peerPort int) error {
+// StartEtcd starts kubia-apiserver's etcd (again, after KillEtcd) on the same data.
+func (s *APIServer) StartEtcd() error {
 	binDir, err := localcluster.DefaultBinDir()
 	if err != nil {
 		return err
 	}
 	client := "http://127.0.0.1:" + strconv.Itoa(s.etcdPort)
-	peer := "http://127.0.0.1:" + strconv.Itoa(peerPort)
+	peer := "http://127.0.0.1:" + strconv.Itoa(s.etcdPeerPort)
 	s.etcd, err = s.run("etcd", filepath.Join(binDir, "etcd"),
 		"--name=kubia-apiserver", "--data-dir="+filepath.Join(s.dir, "etcd"),
 		"--listen-client-urls="+client, "--advertise-client-urls="+client,
@@ -188,11 +192,16 @@ func (s *APIServer) Start() error {
 }
 
 // Kill ends kubia-apiserver with SIGKILL, as a crash would.
-func (s *APIServer) Kill() error {
-	if err := s.proc.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+func (s *APIServer) Kill() error { return kill(s.proc) }
+
+// KillEtcd ends kubia-apiserver's etcd with SIGKILL.
+func (s *APIServer) KillEtcd() error { return kill(s.etcd) }
+
+func kill(c *child) error {
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		return err
 	}
-	<-s.proc.exited
+	<-c.exited
 	return nil
 }
 
@@ -298,7 +307,40 @@ func (s *APIServer) register(ctx context.Context, cluster *localcluster.Cluster)
 			return fmt.Errorf("creating APIService %s: %w", apisvc.Name, err)
 		}
 	}
-	return waitAPIServicesAvailable(ctx, agg, "v1.extensions.example.com", "v1alpha1.extensions.example.com")
+	if err := waitAPIServicesAvailable(ctx, agg, "v1.extensions.example.com", "v1alpha1.extensions.example.com"); err != nil {
+		return err
+	}
+	return waitOpenAPIV3(ctx, cs, "apis/extensions.example.com/v1", "apis/extensions.example.com/v1alpha1")
+}
+
+// waitOpenAPIV3 waits until kube-apiserver's OpenAPI v3 discovery lists the group
+// versions: the aggregator downloads an APIService's spec some seconds after it becomes
+// Available, and kubectl explain and server-side apply's clients need it.
+func waitOpenAPIV3(ctx context.Context, cs kubernetes.Interface, paths ...string) error {
+	var missing string
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		body, err := cs.Discovery().RESTClient().Get().AbsPath("/openapi/v3").DoRaw(ctx)
+		if err != nil {
+			return false, nil //nolint:nilerr // not served yet
+		}
+		var discovery struct {
+			Paths map[string]any `json:"paths"`
+		}
+		if err := json.Unmarshal(body, &discovery); err != nil {
+			return false, err
+		}
+		for _, p := range paths {
+			if _, ok := discovery.Paths[p]; !ok {
+				missing = p
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("OpenAPI v3 does not list %s: %w", missing, err)
+	}
+	return nil
 }
 
 func (s *APIServer) createService(ctx context.Context, cs kubernetes.Interface) error {

@@ -6,5 +6,6 @@
 // +k8s:conversion-gen=github.com/kubia-dev/kubia/api/extensions
 // +k8s:defaulter-gen=TypeMeta
 // +groupName=extensions.example.com
+// +k8s:openapi-model-package=com.github.kubia-dev.kubia.api.extensions.v1
 
 package v1
