@@ -27,9 +27,11 @@ deps:
 	echo "Installing $$missing"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
 
-## build: the kubia binary, plus bin/kubectl pointing at the matching upstream kubectl
+## build: the kubia binary and the kubectl-create-website plugin (`kubectl create website`
+## once bin/ is on the PATH), plus bin/kubectl pointing at the matching upstream kubectl
 build: deps kube-binaries
 	go build -o bin/kubia ./cmd/kubia
+	go build -o bin/kubectl-create-website ./cmd/kubectl-create-website
 	ln -sfn $(KUBE_BIN_DIR)/kubectl bin/kubectl
 
 ## kube-binaries: build the upstream Kubernetes binaries that are not cached yet

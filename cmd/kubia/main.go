@@ -5,10 +5,10 @@ import (
 	"os"
 
 	"github.com/kubia-dev/kubia/internal/cli"
+	"github.com/kubia-dev/kubia/internal/cli/website"
 )
 
 func main() {
-	if err := cli.NewRootCommand().Execute(); err != nil {
-		os.Exit(1)
-	}
+	// Exit codes: 0, 1 for a failure, and what `kubia website` documents besides.
+	os.Exit(website.ExitCode(cli.NewRootCommand().Execute()))
 }

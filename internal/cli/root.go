@@ -8,6 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubia-dev/kubia/internal/cli/catalog"
+	"github.com/kubia-dev/kubia/internal/cli/website"
 )
 
 // NewRootCommand returns the `kubia` command with all its subcommands.
@@ -19,6 +20,6 @@ func NewRootCommand() *cobra.Command {
 		SilenceErrors: false,
 	}
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	root.AddCommand(newUpCommand(), newImagesCommand(), catalog.NewCommand(streams))
+	root.AddCommand(newUpCommand(), newImagesCommand(), catalog.NewCommand(streams), website.NewCommand(streams))
 	return root
 }

@@ -25,7 +25,8 @@ import (
 	"github.com/kubia-dev/kubia/test/harness"
 )
 
-func TestMain(m *testing.M) { harness.Main(m, harness.WithCRDs()) }
+// Every test runs twice: Websites served by the CRD, then by kubia-apiserver.
+func TestMain(m *testing.M) { harness.Main(m, harness.WithWebsiteModes()) }
 
 const timeout = time.Minute
 
