@@ -3,10 +3,18 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"os"
+	"time"
 
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/kubia-dev/kubia/internal/images"
@@ -43,14 +51,43 @@ func main() {
 		os.Exit(2)
 	}
 
-	mgr, err := manager.New(ctrl.GetConfigOrDie(), opts)
+	ctx := ctrl.SetupSignalHandler()
+	mgr, err := newManagerWhenServed(ctx, opts, log)
 	if err != nil {
 		log.Error(err, "Building the manager failed")
 		os.Exit(1)
 	}
 	log.Info("Starting", "leaderElection", opts.LeaderElection, "images", opts.Images)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "The manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// newManagerWhenServed builds the manager, waiting while kube-apiserver does not serve
+// Kubia's kinds yet: installed together with kubia-apiserver, the controllers start
+// before the aggregated Websites are available, and crash-looping would delay them by
+// the kubelet's growing back-off.
+func newManagerWhenServed(ctx context.Context, opts manager.Options, log logr.Logger) (ctrlmanager.Manager, error) {
+	cfg := ctrl.GetConfigOrDie()
+	for {
+		mgr, err := manager.New(cfg, opts)
+		if err == nil || !(meta.IsNoMatchError(err) || isGroupDiscoveryFailed(err)) {
+			return mgr, err
+		}
+		log.Info("Waiting for Kubia's kinds to be served", "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// isGroupDiscoveryFailed tells whether err is an API group that could not be discovered,
+// as when its aggregated API server is not available yet.
+func isGroupDiscoveryFailed(err error) bool {
+	var groups *discovery.ErrGroupDiscoveryFailed
+	var resources *apiutil.ErrResourceDiscoveryFailed
+	return errors.As(err, &groups) || errors.As(err, &resources)
 }

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -31,10 +34,14 @@ const (
 // installChart installs (or upgrades) Kubia's Helm chart on the node:
 // kubia-controller-manager and kubia-broker. It returns the lines telling where the
 // broker answers.
-func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir string) (string, error) {
+func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, websites string) (string, error) {
 	// Helm creates CRDs on the first install only: apply them so an upgraded Kubia's
-	// reach the cluster too.
-	if err := manager.InstallCRDs(ctx, cluster.RESTConfig()); err != nil {
+	// reach the cluster too (and, with kubia-apiserver, all but the Website CRD).
+	var except []string
+	if websites == websitesAggregated {
+		except = append(except, manager.WebsiteCRDName)
+	}
+	if err := manager.InstallCRDs(ctx, cluster.RESTConfig(), except...); err != nil {
 		return "", err
 	}
 	binDir, err := localcluster.DefaultBinDir()
@@ -50,11 +57,21 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir st
 		return "", err
 	}
 	// One replica: the local node has no other to fail over to.
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "helm"), "upgrade", "--install", releaseName, chartDir,
+	args := []string{"upgrade", "--install", releaseName, chartDir,
 		"--namespace", releaseNamespace, "--create-namespace", "--kubeconfig", cluster.KubeconfigPath(),
-		"--set", "replicas=1", "--wait", "--timeout", "3m")
+		// The CRDs are applied above; the chart's crds/ would add the Website CRD.
+		"--skip-crds", "--set", "replicas=1", "--wait", "--timeout", "3m"}
+	if websites == websitesAggregated {
+		args = append(args, "--set", "apiserver.enabled=true")
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "helm"), args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("installing Kubia's chart with helm: %w\n%s%s", err, out, podsSummary(ctx, c, releaseNamespace))
+	}
+	if websites == websitesAggregated {
+		if err := waitAPIServicesAvailable(ctx, cluster, "v1.extensions.example.com", "v1alpha1.extensions.example.com"); err != nil {
+			return "", fmt.Errorf("kubia-apiserver is installed but not available: %w%s", err, podsSummary(ctx, c, releaseNamespace))
+		}
 	}
 	svc := &corev1.Service{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "kubia-broker"}, svc); err != nil {
@@ -64,7 +81,11 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir st
 	if err := waitAnswers(ctx, hostURL+"/healthz"); err != nil {
 		return "", fmt.Errorf("kubia-broker is installed but does not answer at %s: %w", hostURL, err)
 	}
-	return fmt.Sprintf("kubia-controller-manager: in the cluster (kubectl -n %s logs deploy/kubia-controller-manager)\n"+
+	served := "Websites: served by the CRD websites.extensions.example.com\n"
+	if websites == websitesAggregated {
+		served = fmt.Sprintf("Websites: served by kubia-apiserver from its own etcd (kubectl -n %s logs deploy/kubia-apiserver)\n", releaseNamespace)
+	}
+	return served + fmt.Sprintf("kubia-controller-manager: in the cluster (kubectl -n %s logs deploy/kubia-controller-manager)\n"+
 		"kubia-broker (Open Service Broker): http://kubia-broker.%s.svc in the cluster, %s from this machine;\n"+
 		"  user and password: kubectl -n %s get secret kubia-broker-auth -o go-template='{{.data.username|base64decode}} {{.data.password|base64decode}}'\n",
 		releaseNamespace, releaseNamespace, hostURL, releaseNamespace), nil
@@ -177,4 +198,34 @@ func writeChart(dir string) (string, error) {
 		return "", fmt.Errorf("writing the chart to %s: %w", dir, err)
 	}
 	return filepath.Join(dir, "kubia"), nil
+}
+
+// waitAPIServicesAvailable waits until kube-aggregator reports the APIServices Available,
+// that is, it reached kubia-apiserver through its Service and verified its certificate.
+func waitAPIServicesAvailable(ctx context.Context, cluster *localcluster.Cluster, names ...string) error {
+	agg, err := aggregator.NewForConfig(cluster.RESTConfig())
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		last := "not created"
+		err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+			svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				last = err.Error()
+				return false, nil
+			}
+			for _, cond := range svc.Status.Conditions {
+				if cond.Type == apiregistrationv1.Available {
+					last = cond.Reason + ": " + cond.Message
+					return cond.Status == apiregistrationv1.ConditionTrue, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			return fmt.Errorf("APIService %s (%s): %w", name, last, err)
+		}
+	}
+	return nil
 }

@@ -53,5 +53,6 @@ they are loaded into the running node's containerd.`,
 // PostgreSQL), returning
 // their archives.
 func buildImages(binDir string) ([]string, error) {
-	return images.NodeArchives(binDir, images.Nginx, images.Sync, images.ControllerManager, images.Broker, images.PostgreSQL)
+	return images.NodeArchives(binDir, images.Nginx, images.Sync, images.ControllerManager, images.Broker, images.PostgreSQL,
+		images.APIServer, images.Etcd)
 }

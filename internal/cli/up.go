@@ -32,7 +32,14 @@ type upOptions struct {
 	apiserverPort int
 	node          string
 	nodeLockWait  time.Duration
+	websites      string
 }
+
+// Values of --websites.
+const (
+	websitesAggregated = "aggregated"
+	websitesCRD        = "crd"
+)
 
 // Values of --node.
 const (
@@ -64,6 +71,8 @@ directory across restarts; --fresh starts from scratch.`,
 	cmd.Flags().IntVar(&opts.apiserverPort, "apiserver-port", 6443, "kube-apiserver port (0 picks a free port)")
 	cmd.Flags().StringVar(&opts.node, "node", nodeAuto,
 		"run a node so pods really run: auto (when this machine can: root, Linux, packages from make deps), on, off")
+	cmd.Flags().StringVar(&opts.websites, "websites", websitesAggregated,
+		"how Websites are served: aggregated (kubia-apiserver and its own etcd, on the node) or crd (the Website CRD; always without a node)")
 	cmd.Flags().DurationVar(&opts.nodeLockWait, "node-lock-wait", 0,
 		"how long to wait for another Kubia node on this machine to stop (only one can run); 0 fails at once")
 	return cmd
@@ -73,6 +82,9 @@ directory across restarts; --fresh starts from scratch.`,
 // component fails, then stops everything.
 func runUp(ctx context.Context, opts upOptions, out io.Writer) error {
 	log := logr.FromContextOrDiscard(ctx)
+	if opts.websites != websitesAggregated && opts.websites != websitesCRD {
+		return fmt.Errorf("--websites must be aggregated or crd, not %q", opts.websites)
+	}
 	dataDir, err := filepath.Abs(opts.dataDir)
 	if err != nil {
 		return fmt.Errorf("resolving data dir: %w", err)
@@ -95,12 +107,19 @@ func runUp(ctx context.Context, opts upOptions, out io.Writer) error {
 	if cfg.Node != nil {
 		// Pods can run: Kubia's components run in the cluster, installed by its chart, as
 		// in production (so brokers are reached through cluster DNS).
-		lines, err := installChart(ctx, cluster, dataDir)
+		lines, err := installChart(ctx, cluster, dataDir, opts.websites)
 		if err != nil {
 			return errors.Join(err, cluster.Stop())
 		}
 		fmt.Fprint(out, lines)
-	} else if stopControllers, controllersFailed, err = startControllers(ctx, cluster); err != nil {
+	} else {
+		if opts.websites == websitesAggregated {
+			// kubia-apiserver runs as pods, like on any cluster: without a node, the CRD.
+			log.Info("No node: Websites are served by the CRD (kubia-apiserver runs on the node)")
+		}
+		stopControllers, controllersFailed, err = startControllers(ctx, cluster)
+	}
+	if err != nil {
 		return errors.Join(fmt.Errorf("starting Kubia's controllers: %w", err), cluster.Stop())
 	}
 	fmt.Fprintf(out, "%s (%s): export KUBECONFIG=%s; kubectl get ns\n",

@@ -66,6 +66,12 @@ func Broker(string) (Image, error) {
 	return sourceCommand("kubia-broker")
 }
 
+// APIServer is kubia-apiserver, which the Helm chart runs in aggregated mode. Its
+// signature is a Builder's.
+func APIServer(string) (Image, error) {
+	return sourceCommand("kubia-apiserver")
+}
+
 // sourceCommand is the image of ./cmd/<name> of the module the current directory is in.
 func sourceCommand(name string) (Image, error) {
 	root, err := sourcetree.Root()
@@ -88,6 +94,29 @@ func CoreDNS(binDir string) (Image, error) {
 			Entrypoint:   []string{"/coredns"},
 			User:         nonRoot,
 			ExposedPorts: map[string]struct{}{"53/udp": {}, "53/tcp": {}},
+		},
+	}, nil
+}
+
+// Etcd is kubia-apiserver's own etcd: hack/kube's etcd (the version kube-apiserver's
+// etcd is), built static for the empty base (the node's binary is built with cgo). Its
+// signature is a Builder's.
+func Etcd(string) (Image, error) {
+	root, err := sourcetree.Root()
+	if err != nil {
+		return Image{}, err
+	}
+	binary, err := GoBinary(filepath.Join(root, "hack", "kube"), "./cmd/etcd")
+	if err != nil {
+		return Image{}, fmt.Errorf("etcd for its image: %w", err)
+	}
+	return Image{
+		Name:   "etcd",
+		Layers: []Layer{FilesLayer{{Path: "/etcd", Mode: 0o755, Content: binary}}},
+		Config: v1.Config{
+			Entrypoint:   []string{"/etcd"},
+			User:         nonRoot,
+			ExposedPorts: map[string]struct{}{"2379/tcp": {}, "2380/tcp": {}, "2381/tcp": {}},
 		},
 	}, nil
 }

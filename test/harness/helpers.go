@@ -3,6 +3,8 @@ package harness
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,4 +162,27 @@ func kubectl(t testing.TB, args ...string) (string, error) {
 func KubectlErr(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	return kubectl(t, args...)
+}
+
+// ExpectPage fetches url (3 s at most) and fails unless it answers 200 with want in the body.
+func ExpectPage(ctx context.Context, url, want string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+		return fmt.Errorf("%s: %s, body %.100q", url, resp.Status, body)
+	}
+	return nil
 }

@@ -6,8 +6,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -96,7 +94,7 @@ func TestNginxOnNodePort(t *testing.T) {
 	for _, host := range []string{localcluster.DefaultNodeIP, "127.0.0.1"} {
 		url := "http://" + host + ":" + nodePort + "/"
 		harness.Eventually(t, timeout, "GET "+url+" returns nginx's page", func(ctx context.Context) error {
-			return expectPage(ctx, url, "Welcome to nginx")
+			return harness.ExpectPage(ctx, url, "Welcome to nginx")
 		})
 	}
 
@@ -107,28 +105,6 @@ func TestNginxOnNodePort(t *testing.T) {
 	if uid := strings.TrimSpace(harness.Kubectl(t, "exec", "-n", ns, "deployment/web", "--", "id", "-u")); uid == "0" || uid == "" {
 		t.Fatalf("kubectl exec id -u = %q; nginx must run as a non-root user", uid)
 	}
-}
-
-func expectPage(ctx context.Context, url, want string) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
-		return fmt.Errorf("%s: %s, body %.100q", url, resp.Status, body)
-	}
-	return nil
 }
 
 // A PostgreSQL server from the image built here accepts a password (from a Secret)

@@ -1,4 +1,4 @@
-package node
+package nodewebsites
 
 import (
 	"context"
@@ -68,13 +68,13 @@ func TestWebsiteEndToEnd(t *testing.T) {
 	}
 	url := waitReady(t, site)
 	harness.Eventually(t, timeout, "the site serves the repository's index.html", func(ctx context.Context) error {
-		return expectPage(ctx, url+"/", "first version")
+		return harness.ExpectPage(ctx, url+"/", "first version")
 	})
 	waitCommit(t, site, first)
 
 	second := repo.Commit(t, map[string]string{"index.html": "<h1>second version</h1>"}, "second")
 	harness.Eventually(t, timeout, "a pushed commit is served within the sync interval", func(ctx context.Context) error {
-		return expectPage(ctx, url+"/", "second version")
+		return harness.ExpectPage(ctx, url+"/", "second version")
 	})
 	waitCommit(t, site, second)
 
@@ -87,7 +87,7 @@ func TestWebsiteEndToEnd(t *testing.T) {
 		if err := post(ctx, url+syncstatus.SiteWebhookPath); err != nil {
 			return err
 		}
-		return expectPage(ctx, url+"/", "third version")
+		return harness.ExpectPage(ctx, url+"/", "third version")
 	})
 	// Inside the cluster, through the Service's cluster IP (this machine routes cluster
 	// IPs through the node).
@@ -101,7 +101,7 @@ func TestWebsiteEndToEnd(t *testing.T) {
 		if err := post(ctx, webhook); err != nil {
 			return err
 		}
-		return expectPage(ctx, url+"/", "fourth version")
+		return harness.ExpectPage(ctx, url+"/", "fourth version")
 	})
 	if code := status(t, http.MethodGet, url+syncstatus.SiteWebhookPath); code != http.StatusForbidden {
 		t.Errorf("GET %s = %d, want 403: the webhook takes POST only", syncstatus.SiteWebhookPath, code)
@@ -124,7 +124,7 @@ func TestWebsiteEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	harness.Eventually(t, 2*timeout, "the port stops answering once the Website is deleted", func(ctx context.Context) error {
-		if err := expectPage(ctx, url+"/", ""); err == nil {
+		if err := harness.ExpectPage(ctx, url+"/", ""); err == nil {
 			return fmt.Errorf("%s still answers", url)
 		}
 		return nil
@@ -156,7 +156,7 @@ func TestWebsiteFromPrivateRepository(t *testing.T) {
 	}
 	url := waitReady(t, site)
 	harness.Eventually(t, timeout, "the private site is served", func(ctx context.Context) error {
-		return expectPage(ctx, url+"/", "private site")
+		return harness.ExpectPage(ctx, url+"/", "private site")
 	})
 }
 

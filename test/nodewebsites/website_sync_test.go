@@ -1,4 +1,4 @@
-package node
+package nodewebsites
 
 import (
 	"context"
@@ -115,7 +115,7 @@ func TestWebsiteSyncFailuresAreReportedAndClear(t *testing.T) {
 	first := srv.Repo(t, "later").Commit(t, map[string]string{"index.html": "<h1>it appeared</h1>"}, "first")
 	url := waitReady(t, later)
 	harness.Eventually(t, timeout, "the repository that appeared is served", func(ctx context.Context) error {
-		return expectPage(ctx, url+"/", "it appeared")
+		return harness.ExpectPage(ctx, url+"/", "it appeared")
 	})
 	waitSyncCleared(t, later)
 	waitCommit(t, later, first)
@@ -133,7 +133,7 @@ func TestWebsiteSyncFailuresAreReportedAndClear(t *testing.T) {
 	if !meta.IsStatusConditionTrue(later.Status.Conditions, website.ConditionReady) || later.Status.URL != url {
 		t.Errorf("status %+v: want Ready with the URL while the last revision is served", later.Status)
 	}
-	if err := expectPage(t.Context(), url+"/", "it appeared"); err != nil {
+	if err := harness.ExpectPage(t.Context(), url+"/", "it appeared"); err != nil {
 		t.Errorf("the last revision is not served: %v", err)
 	}
 	srv.RequireBasicAuth("", "")
@@ -146,7 +146,7 @@ func TestWebsiteSyncFailuresAreReportedAndClear(t *testing.T) {
 	// minute); kubia-sync reads the credentials at its next try, without a restart.
 	unsignedURL := waitReady(t, unsigned)
 	harness.Eventually(t, timeout, "the site whose Secret came later is served", func(ctx context.Context) error {
-		return expectPage(ctx, unsignedURL+"/", "private")
+		return harness.ExpectPage(ctx, unsignedURL+"/", "private")
 	})
 	waitSyncCleared(t, unsigned)
 }
