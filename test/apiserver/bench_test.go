@@ -1,0 +1,202 @@
+package apiserver_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubia-dev/kubia/config/crd"
+	"github.com/kubia-dev/kubia/internal/manager"
+	"github.com/kubia-dev/kubia/test/harness"
+)
+
+// baselineGroup serves the Website CRD's exact schema as a CRD, beside kubia-apiserver's
+// Websites on the same kube-apiserver: the two paths measured in one run.
+const baselineGroup = "baseline.kubia.dev"
+
+var baselineWebsites = schema.GroupVersionResource{Group: baselineGroup, Version: "v1", Resource: "websites"}
+
+// BenchmarkAPIPaths compares Websites served by kubia-apiserver through the aggregator
+// with the same kind served by a CRD, in the same run: GET and watch-event latency, LIST
+// of 1000 objects, and create throughput with 16 writers. The metrics are the aggregated
+// path's figures over the CRD's (ratio-*), and each path's p50/p99 in milliseconds.
+// Run with `make bench`.
+func BenchmarkAPIPaths(b *testing.B) {
+	env := harness.Get(b)
+	installBaselineCRD(b)
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst = -1, 0 // no client-side rate limit: measure the servers
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	paths := []struct {
+		name string
+		gvr  schema.GroupVersionResource
+	}{{"crd", baselineWebsites}, {"aggregated", websitesV1}}
+	results := map[string]map[string]float64{}
+	for b.Loop() {
+		for _, p := range paths {
+			ns := harness.Namespace(b)
+			res := dyn.Resource(p.gvr).Namespace(ns)
+			r := map[string]float64{}
+			r["create-per-s"] = createThroughput(b, res, p.gvr.Group, 1000, 16)
+			r["get-p50-ms"], r["get-p99-ms"] = percentiles(latencies(b, 500, func(ctx context.Context) error {
+				_, err := res.Get(ctx, "site-1", metav1.GetOptions{})
+				return err
+			}))
+			r["list-p50-ms"], r["list-p99-ms"] = percentiles(latencies(b, 30, func(ctx context.Context) error {
+				list, err := res.List(ctx, metav1.ListOptions{})
+				if err == nil && len(list.Items) != 1000 {
+					err = fmt.Errorf("listed %d", len(list.Items))
+				}
+				return err
+			}))
+			r["watch-p50-ms"], r["watch-p99-ms"] = percentiles(watchLatencies(b, res, 200))
+			results[p.name] = r
+		}
+	}
+	for metric, agg := range results["aggregated"] {
+		b.ReportMetric(agg, "aggregated-"+metric)
+		b.ReportMetric(results["crd"][metric], "crd-"+metric)
+		b.ReportMetric(agg/results["crd"][metric], "ratio-"+metric)
+	}
+}
+
+func installBaselineCRD(b *testing.B) {
+	b.Helper()
+	manifests, err := crd.Manifests()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, m := range manifests {
+		if name, _ := crd.Name(m); name != manager.WebsiteCRDName {
+			continue
+		}
+		var def apiextensionsv1.CustomResourceDefinition
+		if err := yaml.Unmarshal(m, &def); err != nil {
+			b.Fatal(err)
+		}
+		def.Name = "websites." + baselineGroup
+		def.Spec.Group = baselineGroup
+		def.ResourceVersion = ""
+		c := harness.Get(b).Client
+		if err := c.Create(b.Context(), &def); err != nil && !strings.Contains(err.Error(), "already exists") {
+			b.Fatal(err)
+		}
+		harness.Eventually(b, time.Minute, "the baseline CRD is served", func(ctx context.Context) error {
+			_, err := dynamic.NewForConfigOrDie(harness.Get(b).Config).Resource(baselineWebsites).Namespace("default").List(ctx, metav1.ListOptions{})
+			return err
+		})
+		return
+	}
+	b.Fatal("no Website CRD")
+}
+
+func siteObject(group, name string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": group + "/v1", "kind": "Website",
+		"metadata": map[string]any{"name": name},
+		"spec":     map[string]any{"gitRepo": "https://example.org/" + name + ".git", "replicas": int64(1), "syncInterval": "1m", "serviceType": "NodePort"},
+	}}
+}
+
+// createThroughput creates n Websites with the given number of writers and returns the
+// objects created per second.
+func createThroughput(b *testing.B, res dynamic.ResourceInterface, group string, n, writers int) float64 {
+	b.Helper()
+	names := make(chan string, n)
+	for i := range n {
+		names <- fmt.Sprintf("site-%d", i)
+	}
+	close(names)
+	began := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for range writers {
+		wg.Go(func() {
+			for name := range names {
+				if _, err := res.Create(b.Context(), siteObject(group, name), metav1.CreateOptions{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	return float64(n) / time.Since(began).Seconds()
+}
+
+func latencies(b *testing.B, n int, op func(context.Context) error) []time.Duration {
+	b.Helper()
+	out := make([]time.Duration, 0, n)
+	for range n {
+		began := time.Now()
+		if err := op(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, time.Since(began))
+	}
+	return out
+}
+
+// watchLatencies measures, n times, from a patch's start until the watch delivers it.
+func watchLatencies(b *testing.B, res dynamic.ResourceInterface, n int) []time.Duration {
+	b.Helper()
+	w, err := res.Watch(b.Context(), metav1.ListOptions{FieldSelector: "metadata.name=site-2", ResourceVersion: "0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+	next := func(want string) {
+		for {
+			select {
+			case ev := <-w.ResultChan():
+				if ev.Type == watch.Error {
+					b.Fatalf("watch error: %v", ev.Object)
+				}
+				if u, ok := ev.Object.(*unstructured.Unstructured); ok && u.GetAnnotations()["bench"] == want {
+					return
+				}
+			case <-time.After(30 * time.Second):
+				b.Fatalf("no watch event for %s", want)
+			}
+		}
+	}
+	out := make([]time.Duration, 0, n)
+	for i := range n {
+		value := fmt.Sprint(i)
+		patch := []byte(`{"metadata":{"annotations":{"bench":"` + value + `"}}}`)
+		began := time.Now()
+		if _, err := res.Patch(b.Context(), "site-2", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		next(value)
+		out = append(out, time.Since(began))
+	}
+	return out
+}
+
+func percentiles(d []time.Duration) (p50, p99 float64) {
+	slices.Sort(d)
+	ms := func(q float64) float64 { return float64(d[int(q*float64(len(d)-1))].Microseconds()) / 1000 }
+	return ms(0.50), ms(0.99)
+}
