@@ -333,4 +333,3 @@ func TestNamespaceLifecycle(t *testing.T) {
 		return fmt.Errorf("create: %v", err)
 	})
 }
-

@@ -36,10 +36,16 @@ func internalWebsite(t *testing.T, obj *unstructured.Unstructured) *extensions.W
 
 func TestValidWebsites(t *testing.T) {
 	cases := map[string]func(*unstructured.Unstructured){
-		"the book's":   func(*unstructured.Unstructured) {},
-		"scp-style":    func(o *unstructured.Unstructured) { _ = unstructured.SetNestedField(o.Object, "git@example.org:site.git", "spec", "gitRepo") },
-		"ssh://":       func(o *unstructured.Unstructured) { _ = unstructured.SetNestedField(o.Object, "ssh://git@example.org/site.git", "spec", "gitRepo") },
-		"a tag ref":    func(o *unstructured.Unstructured) { _ = unstructured.SetNestedField(o.Object, "release/v1.2", "spec", "ref") },
+		"the book's": func(*unstructured.Unstructured) {},
+		"scp-style": func(o *unstructured.Unstructured) {
+			_ = unstructured.SetNestedField(o.Object, "git@example.org:site.git", "spec", "gitRepo")
+		},
+		"ssh://": func(o *unstructured.Unstructured) {
+			_ = unstructured.SetNestedField(o.Object, "ssh://git@example.org/site.git", "spec", "gitRepo")
+		},
+		"a tag ref": func(o *unstructured.Unstructured) {
+			_ = unstructured.SetNestedField(o.Object, "release/v1.2", "spec", "ref")
+		},
 		"55-char name": func(o *unstructured.Unstructured) { o.SetName("a" + strings.Repeat("b", 54)) },
 		"every field": func(o *unstructured.Unstructured) {
 			_ = unstructured.SetNestedMap(o.Object, map[string]any{
@@ -48,7 +54,9 @@ func TestValidWebsites(t *testing.T) {
 				"ingress": map[string]any{"host": "site.example.org", "tlsSecretName": "site-tls"},
 			}, "spec")
 		},
-		"no replicas": func(o *unstructured.Unstructured) { _ = unstructured.SetNestedField(o.Object, int64(0), "spec", "replicas") },
+		"no replicas": func(o *unstructured.Unstructured) {
+			_ = unstructured.SetNestedField(o.Object, int64(0), "spec", "replicas")
+		},
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
