@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
@@ -21,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubia-dev/kubia/charts"
+	"github.com/kubia-dev/kubia/internal/cli/website"
 	"github.com/kubia-dev/kubia/internal/localcluster"
 	"github.com/kubia-dev/kubia/internal/manager"
 )
@@ -56,6 +60,12 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, w
 	if err != nil {
 		return "", err
 	}
+	switching := false
+	if websites == websitesAggregated {
+		if switching, err = switchFromCRD(ctx, cluster, dataDir); err != nil {
+			return "", err
+		}
+	}
 	// One replica: the local node has no other to fail over to.
 	args := []string{"upgrade", "--install", releaseName, chartDir,
 		"--namespace", releaseNamespace, "--create-namespace", "--kubeconfig", cluster.KubeconfigPath(),
@@ -71,6 +81,9 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, w
 	if websites == websitesAggregated {
 		if err := waitAPIServicesAvailable(ctx, cluster, "v1.extensions.example.com", "v1alpha1.extensions.example.com"); err != nil {
 			return "", fmt.Errorf("kubia-apiserver is installed but not available: %w%s", err, podsSummary(ctx, c, releaseNamespace))
+		}
+		if err := finishSwitch(ctx, cluster, c, dataDir, switching); err != nil {
+			return "", err
 		}
 	}
 	svc := &corev1.Service{}
@@ -198,6 +211,94 @@ func writeChart(dir string) (string, error) {
 		return "", fmt.Errorf("writing the chart to %s: %w", dir, err)
 	}
 	return filepath.Join(dir, "kubia"), nil
+}
+
+// migrationFile holds the Websites of a switch from the CRD to kubia-apiserver between its
+// two steps, so a kubia up killed in between finishes the switch on its next start.
+func migrationFile(dataDir string) string { return filepath.Join(dataDir, "websites-migration.yaml") }
+
+// automanagedLabel marks the APIServices kube-aggregator keeps in step with CRDs.
+const automanagedLabel = "kube-aggregator.kubernetes.io/automanaged"
+
+// switchFromCRD prepares a cluster whose Websites the CRD serves (an earlier kubia up, or
+// --websites=crd) for kubia-apiserver: it saves the Websites and releases their children
+// (kubia website migrate export), and hands the CRD's APIServices to the chart's release
+// (Helm adopts objects with its ownership metadata; without kube-aggregator's label the
+// CRD's registration leaves them alone). It reports whether the CRD was serving.
+func switchFromCRD(ctx context.Context, cluster *localcluster.Cluster, dataDir string) (bool, error) {
+	agg, err := aggregator.NewForConfig(cluster.RESTConfig())
+	if err != nil {
+		return false, err
+	}
+	crdServes := false
+	for _, name := range []string{"v1.extensions.example.com", "v1alpha1.extensions.example.com"} {
+		svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return false, err
+		}
+		if _, auto := svc.Labels[automanagedLabel]; !auto {
+			continue
+		}
+		if !crdServes {
+			crdServes = true
+			mc, err := migrationClient(cluster)
+			if err != nil {
+				return false, err
+			}
+			if err := website.MigrateExport(ctx, mc, migrationFile(dataDir), io.Discard); err != nil {
+				return false, fmt.Errorf("saving the CRD's Websites before switching to kubia-apiserver: %w", err)
+			}
+		}
+		delete(svc.Labels, automanagedLabel)
+		if svc.Labels == nil {
+			svc.Labels = map[string]string{}
+		}
+		svc.Labels["app.kubernetes.io/managed-by"] = "Helm"
+		if svc.Annotations == nil {
+			svc.Annotations = map[string]string{}
+		}
+		svc.Annotations["meta.helm.sh/release-name"] = releaseName
+		svc.Annotations["meta.helm.sh/release-namespace"] = releaseNamespace
+		if _, err := agg.ApiregistrationV1().APIServices().Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
+			return false, fmt.Errorf("handing APIService %s to the chart: %w", name, err)
+		}
+	}
+	return crdServes, nil
+}
+
+// finishSwitch ends a switch from the CRD: kubia-controller-manager starts again (watches
+// it opened before the switch stay on the CRD's storage until they end), then the saved
+// Websites are created in kubia-apiserver and get their children back.
+func finishSwitch(ctx context.Context, cluster *localcluster.Cluster, c client.Client, dataDir string, switched bool) error {
+	file := migrationFile(dataDir)
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if switched {
+		err := c.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(releaseNamespace),
+			client.MatchingLabels{"app.kubernetes.io/name": "kubia-controller-manager"})
+		if err != nil {
+			return fmt.Errorf("restarting kubia-controller-manager after the switch: %w", err)
+		}
+	}
+	mc, err := migrationClient(cluster)
+	if err != nil {
+		return err
+	}
+	if err := website.MigrateImport(ctx, mc, file, io.Discard); err != nil {
+		return fmt.Errorf("moving the CRD's Websites into kubia-apiserver (%s): %w", file, err)
+	}
+	return os.Rename(file, file+".imported")
+}
+
+func migrationClient(cluster *localcluster.Cluster) (client.Client, error) {
+	s, err := manager.Scheme()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(cluster.RESTConfig(), client.Options{Scheme: s})
 }
 
 // waitAPIServicesAvailable waits until kube-aggregator reports the APIServices Available,

@@ -411,6 +411,9 @@ func stopInReverse(procs []*process) error {
 	return errors.Join(errs...)
 }
 
+// HasNode tells whether the cluster runs a node.
+func (c *Cluster) HasNode() bool { return c.node != nil }
+
 // KubeconfigPath is the admin kubeconfig (user "kubia-admin", group system:masters).
 func (c *Cluster) KubeconfigPath() string { return c.dirs.kubeconfig }
 

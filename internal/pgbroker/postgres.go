@@ -39,11 +39,31 @@ func (b *Broker) connectTo(ctx context.Context, inst *instance, host, db string)
 	}
 	cfg.Password = string(inst.secret.Data["password"])
 	conn, err := pgx.ConnectConfig(ctx, cfg)
+	// While a server's pod is replaced, its Service may still lead to the old server,
+	// shutting down, or to the new one, starting: both refuse with "cannot connect now",
+	// for seconds. A request such as an unbind waits that out rather than fail.
+	for deadline := time.Now().Add(cannotConnectNowWait); cannotConnectNow(err) && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		conn, err = pgx.ConnectConfig(ctx, cfg)
+	}
 	if err != nil {
 		// pgx's errors name the host and user, never the password.
 		return nil, fmt.Errorf("%w: %v", errServerNotReady, err)
 	}
 	return conn, nil
+}
+
+// cannotConnectNowWait bounds how long a connection waits for a server that is starting
+// up or shutting down.
+const cannotConnectNowWait = 10 * time.Second
+
+func cannotConnectNow(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == pgerrcode.CannotConnectNow
 }
 
 // prepareDatabase creates, once the server accepts connections, the database bindings

@@ -29,7 +29,7 @@ var (
 	websitesV1alpha1 = schema.GroupVersionResource{Group: "extensions.example.com", Version: "v1alpha1", Resource: "websites"}
 )
 
-func dynamicClient(t *testing.T, cfg *rest.Config) dynamic.Interface {
+func dynamicClient(t testing.TB, cfg *rest.Config) dynamic.Interface {
 	t.Helper()
 	c, err := dynamic.NewForConfig(cfg)
 	if err != nil {

@@ -89,6 +89,38 @@ func AggregatedAPIServer(t testing.TB) *APIServer {
 
 var apiServer *APIServer
 
+// StartAPIServer starts kubia-apiserver in the middle of a test on a cluster whose
+// Websites the CRD serves, taking the group over as switching modes does; it runs until
+// the test binary ends. Main must not have been given WithAPIServer.
+func StartAPIServer(t testing.TB) *APIServer {
+	t.Helper()
+	if apiServer != nil {
+		t.Fatal("harness: kubia-apiserver already runs")
+	}
+	e := Get(t)
+	nodeIP := ""
+	if noNodeReason == "" && e.Cluster.HasNode() {
+		nodeIP = localcluster.DefaultNodeIP
+	}
+	dataDir, err := os.MkdirTemp("", "kubia-apiserver-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := startAPIServer(t.Context(), e.Cluster, dataDir, nodeIP)
+	if s != nil {
+		apiServer = s
+		t.Cleanup(func() {
+			s.stop()
+			apiServer = nil
+			_ = os.RemoveAll(dataDir)
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // startAPIServer runs kubia-apiserver on this machine: on loopback behind an ExternalName
 // Service without a node; with one, on the node's address behind a Service whose
 // EndpointSlice names it (kube-apiserver then routes to endpoints, which ExternalName
@@ -303,8 +335,8 @@ func (s *APIServer) register(ctx context.Context, cluster *localcluster.Cluster)
 				CABundle: ca,
 			},
 		}
-		if _, err := agg.ApiregistrationV1().APIServices().Create(ctx, apisvc, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating APIService %s: %w", apisvc.Name, err)
+		if err := createOrTakeOver(ctx, agg, apisvc); err != nil {
+			return err
 		}
 	}
 	if err := waitAPIServicesAvailable(ctx, agg, "v1.extensions.example.com", "v1alpha1.extensions.example.com"); err != nil {
@@ -372,6 +404,33 @@ func (s *APIServer) createService(ctx context.Context, cs kubernetes.Interface) 
 	}
 	if _, err := cs.DiscoveryV1().EndpointSlices(apiServerNamespace).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating EndpointSlice %s: %w", apiServerService, err)
+	}
+	return nil
+}
+
+// automanagedLabel marks the APIServices kube-aggregator keeps in step with CRDs; one
+// without it is left alone, even when a CRD serves the same group version.
+const automanagedLabel = "kube-aggregator.kubernetes.io/automanaged"
+
+// createOrTakeOver creates the APIService, or takes over the one a Website CRD has (as
+// switching a cluster from the CRD does): with kube-aggregator's label removed, the CRD's
+// registration no longer rewrites it.
+func createOrTakeOver(ctx context.Context, agg aggregator.Interface, apisvc *apiregv1.APIService) error {
+	_, err := agg.ApiregistrationV1().APIServices().Create(ctx, apisvc, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		if err != nil {
+			return fmt.Errorf("creating APIService %s: %w", apisvc.Name, err)
+		}
+		return nil
+	}
+	existing, err := agg.ApiregistrationV1().APIServices().Get(ctx, apisvc.Name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	delete(existing.Labels, automanagedLabel)
+	existing.Spec = apisvc.Spec
+	if _, err := agg.ApiregistrationV1().APIServices().Update(ctx, existing, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("taking over APIService %s: %w", apisvc.Name, err)
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	extv1 "github.com/kubia-dev/kubia/api/extensions/v1"
+	controller "github.com/kubia-dev/kubia/internal/controller/website"
 )
 
 func newDescribeCommand(o *options) *cobra.Command {
@@ -47,9 +48,6 @@ func exactlyOneName(_ *cobra.Command, args []string) error {
 	}
 	return nil
 }
-
-// childName is what the controller names a Website's Deployment, Service and Ingress.
-func childName(w *extv1.Website) string { return w.Name + "-website" }
 
 func describe(ctx context.Context, out io.Writer, c client.Client, w *extv1.Website) error {
 	tw := printers.GetNewTabWriter(out)
@@ -101,7 +99,7 @@ func describeConditions(out io.Writer, w *extv1.Website) {
 
 func describeChildren(ctx context.Context, out io.Writer, c client.Client, w *extv1.Website) error {
 	fmt.Fprintln(out, "Children:")
-	key := client.ObjectKey{Namespace: w.Namespace, Name: childName(w)}
+	key := client.ObjectKey{Namespace: w.Namespace, Name: controller.ChildName(w)}
 	var d appsv1.Deployment
 	switch err := c.Get(ctx, key, &d); {
 	case apierrors.IsNotFound(err):

@@ -84,7 +84,7 @@ no URL yet (open).`,
 	}
 	o.config.AddFlags(cmd.PersistentFlags())
 	cmd.AddCommand(newCreateCommand(o, "create NAME --git-repo URL"), newListCommand(o), newDescribeCommand(o),
-		newDeleteCommand(o), newOpenCommand(o))
+		newDeleteCommand(o), newOpenCommand(o), newMigrateCommand(o))
 	return cmd
 }
 
