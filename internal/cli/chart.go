@@ -319,7 +319,8 @@ func waitAPIServicesAvailable(ctx context.Context, cluster *localcluster.Cluster
 			for _, cond := range svc.Status.Conditions {
 				if cond.Type == apiregistrationv1.Available {
 					last = cond.Reason + ": " + cond.Message
-					return cond.Status == apiregistrationv1.ConditionTrue, nil
+					// "Local" is the CRD's registration, Available at once: not yet the chart's.
+					return cond.Status == apiregistrationv1.ConditionTrue && cond.Reason != "Local", nil
 				}
 			}
 			return false, nil

@@ -446,7 +446,8 @@ func waitAPIServicesAvailable(ctx context.Context, agg aggregator.Interface, nam
 			for _, c := range a.Status.Conditions {
 				if c.Type == apiregv1.Available {
 					last = c.Reason + ": " + c.Message
-					return c.Status == apiregv1.ConditionTrue, nil
+					// "Local" is a CRD's registration, Available at once: not yet kubia-apiserver.
+					return c.Status == apiregv1.ConditionTrue && c.Reason != "Local", nil
 				}
 			}
 			return false, nil
