@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubia-dev/kubia/charts"
@@ -60,9 +61,8 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, w
 	if err != nil {
 		return "", err
 	}
-	switching := false
 	if websites == websitesAggregated {
-		if switching, err = switchFromCRD(ctx, cluster, dataDir); err != nil {
+		if err := switchFromCRD(ctx, cluster, dataDir); err != nil {
 			return "", err
 		}
 	}
@@ -79,10 +79,13 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, w
 		return "", fmt.Errorf("installing Kubia's chart with helm: %w\n%s%s", err, out, podsSummary(ctx, c, releaseNamespace))
 	}
 	if websites == websitesAggregated {
+		if err := completeTakeOver(ctx, cluster, c); err != nil {
+			return "", err
+		}
 		if err := waitAPIServicesAvailable(ctx, cluster, "v1.extensions.example.com", "v1alpha1.extensions.example.com"); err != nil {
 			return "", fmt.Errorf("kubia-apiserver is installed but not available: %w%s", err, podsSummary(ctx, c, releaseNamespace))
 		}
-		if err := finishSwitch(ctx, cluster, c, dataDir, switching); err != nil {
+		if err := finishSwitch(ctx, cluster, c, dataDir); err != nil {
 			return "", err
 		}
 	}
@@ -224,31 +227,31 @@ const automanagedLabel = "kube-aggregator.kubernetes.io/automanaged"
 // --websites=crd) for kubia-apiserver: it saves the Websites and releases their children
 // (kubia website migrate export), and hands the CRD's APIServices to the chart's release
 // (Helm adopts objects with its ownership metadata; without kube-aggregator's label the
-// CRD's registration leaves them alone). It reports whether the CRD was serving.
-func switchFromCRD(ctx context.Context, cluster *localcluster.Cluster, dataDir string) (bool, error) {
+// CRD's registration leaves them alone).
+func switchFromCRD(ctx context.Context, cluster *localcluster.Cluster, dataDir string) error {
 	agg, err := aggregator.NewForConfig(cluster.RESTConfig())
 	if err != nil {
-		return false, err
+		return err
 	}
-	crdServes := false
+	saved := false // the Websites, once
 	for _, name := range []string{"v1.extensions.example.com", "v1alpha1.extensions.example.com"} {
 		svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			continue
 		} else if err != nil {
-			return false, err
+			return err
 		}
 		if _, auto := svc.Labels[automanagedLabel]; !auto {
 			continue
 		}
-		if !crdServes {
-			crdServes = true
+		if !saved {
+			saved = true
 			mc, err := migrationClient(cluster)
 			if err != nil {
-				return false, err
+				return err
 			}
 			if err := website.MigrateExport(ctx, mc, migrationFile(dataDir), io.Discard); err != nil {
-				return false, fmt.Errorf("saving the CRD's Websites before switching to kubia-apiserver: %w", err)
+				return fmt.Errorf("saving the CRD's Websites before switching to kubia-apiserver: %w", err)
 			}
 		}
 		delete(svc.Labels, automanagedLabel)
@@ -262,26 +265,57 @@ func switchFromCRD(ctx context.Context, cluster *localcluster.Cluster, dataDir s
 		svc.Annotations["meta.helm.sh/release-name"] = releaseName
 		svc.Annotations["meta.helm.sh/release-namespace"] = releaseNamespace
 		if _, err := agg.ApiregistrationV1().APIServices().Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
-			return false, fmt.Errorf("handing APIService %s to the chart: %w", name, err)
+			return fmt.Errorf("handing APIService %s to the chart: %w", name, err)
 		}
 	}
-	return crdServes, nil
+	return nil
+}
+
+// completeTakeOver gives APIServices taken over from the CRD the chart's spec: Helm adopts
+// an existing object but leaves its spec as it found it, so they would still say Local
+// (also after a kubia up killed during a switch).
+func completeTakeOver(ctx context.Context, cluster *localcluster.Cluster, c client.Client) error {
+	var tls corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "website-api-tls"}, &tls); err != nil {
+		return fmt.Errorf("reading kubia-apiserver's CA: %w", err)
+	}
+	agg, err := aggregator.NewForConfig(cluster.RESTConfig())
+	if err != nil {
+		return err
+	}
+	for version, priority := range map[string]int32{"v1": 20, "v1alpha1": 15} {
+		name := version + ".extensions.example.com"
+		svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if svc.Spec.Service != nil {
+			continue // the chart's already
+		}
+		svc.Spec = apiregistrationv1.APIServiceSpec{
+			Group: "extensions.example.com", Version: version, GroupPriorityMinimum: 1000, VersionPriority: priority,
+			Service:  &apiregistrationv1.ServiceReference{Namespace: releaseNamespace, Name: "website-api", Port: ptr.To[int32](443)},
+			CABundle: tls.Data["ca.crt"],
+		}
+		if _, err := agg.ApiregistrationV1().APIServices().Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("pointing APIService %s at kubia-apiserver: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // finishSwitch ends a switch from the CRD: kubia-controller-manager starts again (watches
 // it opened before the switch stay on the CRD's storage until they end), then the saved
 // Websites are created in kubia-apiserver and get their children back.
-func finishSwitch(ctx context.Context, cluster *localcluster.Cluster, c client.Client, dataDir string, switched bool) error {
+func finishSwitch(ctx context.Context, cluster *localcluster.Cluster, c client.Client, dataDir string) error {
 	file := migrationFile(dataDir)
 	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if switched {
-		err := c.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(releaseNamespace),
-			client.MatchingLabels{"app.kubernetes.io/name": "kubia-controller-manager"})
-		if err != nil {
-			return fmt.Errorf("restarting kubia-controller-manager after the switch: %w", err)
-		}
+	err := c.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(releaseNamespace),
+		client.MatchingLabels{"app.kubernetes.io/name": "kubia-controller-manager"})
+	if err != nil {
+		return fmt.Errorf("restarting kubia-controller-manager after the switch: %w", err)
 	}
 	mc, err := migrationClient(cluster)
 	if err != nil {
