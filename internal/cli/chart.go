@@ -19,12 +19,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubia-dev/kubia/charts"
+	"github.com/kubia-dev/kubia/internal/apiserver/registration"
 	"github.com/kubia-dev/kubia/internal/cli/website"
 	"github.com/kubia-dev/kubia/internal/localcluster"
 	"github.com/kubia-dev/kubia/internal/manager"
@@ -57,12 +56,20 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, w
 	if err != nil {
 		return "", err
 	}
-	c, err := client.New(cluster.RESTConfig(), client.Options{})
+	scheme, err := manager.Scheme()
+	if err != nil {
+		return "", err
+	}
+	c, err := client.New(cluster.RESTConfig(), client.Options{Scheme: scheme})
+	if err != nil {
+		return "", err
+	}
+	agg, err := aggregator.NewForConfig(cluster.RESTConfig())
 	if err != nil {
 		return "", err
 	}
 	if websites == websitesAggregated {
-		if err := switchFromCRD(ctx, cluster, dataDir); err != nil {
+		if err := switchFromCRD(ctx, agg, c, dataDir); err != nil {
 			return "", err
 		}
 	}
@@ -79,13 +86,13 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, w
 		return "", fmt.Errorf("installing Kubia's chart with helm: %w\n%s%s", err, out, podsSummary(ctx, c, releaseNamespace))
 	}
 	if websites == websitesAggregated {
-		if err := completeTakeOver(ctx, cluster, c); err != nil {
+		if err := completeTakeOver(ctx, agg, c); err != nil {
 			return "", err
 		}
-		if err := waitAPIServicesAvailable(ctx, cluster, "v1.extensions.example.com", "v1alpha1.extensions.example.com"); err != nil {
+		if err := registration.WaitAvailable(ctx, agg, 2*time.Minute, registration.Names...); err != nil {
 			return "", fmt.Errorf("kubia-apiserver is installed but not available: %w%s", err, podsSummary(ctx, c, releaseNamespace))
 		}
-		if err := finishSwitch(ctx, cluster, c, dataDir); err != nil {
+		if err := finishSwitch(ctx, c, dataDir); err != nil {
 			return "", err
 		}
 	}
@@ -220,41 +227,30 @@ func writeChart(dir string) (string, error) {
 // two steps, so a kubia up killed in between finishes the switch on its next start.
 func migrationFile(dataDir string) string { return filepath.Join(dataDir, "websites-migration.yaml") }
 
-// automanagedLabel marks the APIServices kube-aggregator keeps in step with CRDs.
-const automanagedLabel = "kube-aggregator.kubernetes.io/automanaged"
-
 // switchFromCRD prepares a cluster whose Websites the CRD serves (an earlier kubia up, or
 // --websites=crd) for kubia-apiserver: it saves the Websites and releases their children
 // (kubia website migrate export), and hands the CRD's APIServices to the chart's release
 // (Helm adopts objects with its ownership metadata; without kube-aggregator's label the
 // CRD's registration leaves them alone).
-func switchFromCRD(ctx context.Context, cluster *localcluster.Cluster, dataDir string) error {
-	agg, err := aggregator.NewForConfig(cluster.RESTConfig())
-	if err != nil {
-		return err
-	}
+func switchFromCRD(ctx context.Context, agg aggregator.Interface, c client.Client, dataDir string) error {
 	saved := false // the Websites, once
-	for _, name := range []string{"v1.extensions.example.com", "v1alpha1.extensions.example.com"} {
+	for _, name := range registration.Names {
 		svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			continue
 		} else if err != nil {
 			return err
 		}
-		if _, auto := svc.Labels[automanagedLabel]; !auto {
+		if !registration.IsCRDs(svc) {
 			continue
 		}
 		if !saved {
 			saved = true
-			mc, err := migrationClient(cluster)
-			if err != nil {
-				return err
-			}
-			if err := website.MigrateExport(ctx, mc, migrationFile(dataDir), io.Discard); err != nil {
+			if err := website.MigrateExport(ctx, c, migrationFile(dataDir), io.Discard); err != nil {
 				return fmt.Errorf("saving the CRD's Websites before switching to kubia-apiserver: %w", err)
 			}
 		}
-		delete(svc.Labels, automanagedLabel)
+		delete(svc.Labels, registration.AutomanagedLabel)
 		if svc.Labels == nil {
 			svc.Labels = map[string]string{}
 		}
@@ -274,17 +270,13 @@ func switchFromCRD(ctx context.Context, cluster *localcluster.Cluster, dataDir s
 // completeTakeOver gives APIServices taken over from the CRD the chart's spec: Helm adopts
 // an existing object but leaves its spec as it found it, so they would still say Local
 // (also after a kubia up killed during a switch).
-func completeTakeOver(ctx context.Context, cluster *localcluster.Cluster, c client.Client) error {
+func completeTakeOver(ctx context.Context, agg aggregator.Interface, c client.Client) error {
 	var tls corev1.Secret
 	if err := c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "website-api-tls"}, &tls); err != nil {
 		return fmt.Errorf("reading kubia-apiserver's CA: %w", err)
 	}
-	agg, err := aggregator.NewForConfig(cluster.RESTConfig())
-	if err != nil {
-		return err
-	}
-	for version, priority := range map[string]int32{"v1": 20, "v1alpha1": 15} {
-		name := version + ".extensions.example.com"
+	for version := range registration.VersionPriorities {
+		name := version + "." + registration.Group
 		svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -292,11 +284,7 @@ func completeTakeOver(ctx context.Context, cluster *localcluster.Cluster, c clie
 		if svc.Spec.Service != nil {
 			continue // the chart's already
 		}
-		svc.Spec = apiregistrationv1.APIServiceSpec{
-			Group: "extensions.example.com", Version: version, GroupPriorityMinimum: 1000, VersionPriority: priority,
-			Service:  &apiregistrationv1.ServiceReference{Namespace: releaseNamespace, Name: "website-api", Port: ptr.To[int32](443)},
-			CABundle: tls.Data["ca.crt"],
-		}
+		svc.Spec = registration.Spec(version, releaseNamespace, "website-api", 443, tls.Data["ca.crt"])
 		if _, err := agg.ApiregistrationV1().APIServices().Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("pointing APIService %s at kubia-apiserver: %w", name, err)
 		}
@@ -307,7 +295,7 @@ func completeTakeOver(ctx context.Context, cluster *localcluster.Cluster, c clie
 // finishSwitch ends a switch from the CRD: kubia-controller-manager starts again (watches
 // it opened before the switch stay on the CRD's storage until they end), then the saved
 // Websites are created in kubia-apiserver and get their children back.
-func finishSwitch(ctx context.Context, cluster *localcluster.Cluster, c client.Client, dataDir string) error {
+func finishSwitch(ctx context.Context, c client.Client, dataDir string) error {
 	file := migrationFile(dataDir)
 	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -317,51 +305,8 @@ func finishSwitch(ctx context.Context, cluster *localcluster.Cluster, c client.C
 	if err != nil {
 		return fmt.Errorf("restarting kubia-controller-manager after the switch: %w", err)
 	}
-	mc, err := migrationClient(cluster)
-	if err != nil {
-		return err
-	}
-	if err := website.MigrateImport(ctx, mc, file, io.Discard); err != nil {
+	if err := website.MigrateImport(ctx, c, file, io.Discard); err != nil {
 		return fmt.Errorf("moving the CRD's Websites into kubia-apiserver (%s): %w", file, err)
 	}
 	return os.Rename(file, file+".imported")
-}
-
-func migrationClient(cluster *localcluster.Cluster) (client.Client, error) {
-	s, err := manager.Scheme()
-	if err != nil {
-		return nil, err
-	}
-	return client.New(cluster.RESTConfig(), client.Options{Scheme: s})
-}
-
-// waitAPIServicesAvailable waits until kube-aggregator reports the APIServices Available,
-// that is, it reached kubia-apiserver through its Service and verified its certificate.
-func waitAPIServicesAvailable(ctx context.Context, cluster *localcluster.Cluster, names ...string) error {
-	agg, err := aggregator.NewForConfig(cluster.RESTConfig())
-	if err != nil {
-		return err
-	}
-	for _, name := range names {
-		last := "not created"
-		err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-			svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				last = err.Error()
-				return false, nil
-			}
-			for _, cond := range svc.Status.Conditions {
-				if cond.Type == apiregistrationv1.Available {
-					last = cond.Reason + ": " + cond.Message
-					// "Local" is the CRD's registration, Available at once: not yet the chart's.
-					return cond.Status == apiregistrationv1.ConditionTrue && cond.Reason != "Local", nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			return fmt.Errorf("APIService %s (%s): %w", name, last, err)
-		}
-	}
-	return nil
 }

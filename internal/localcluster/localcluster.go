@@ -477,7 +477,7 @@ type ports struct {
 }
 
 func allocatePorts(apiserverPort int) (ports, error) {
-	free, err := freePorts(5)
+	free, err := FreePorts(5)
 	if err != nil {
 		return ports{}, err
 	}
@@ -488,9 +488,9 @@ func allocatePorts(apiserverPort int) (ports, error) {
 	return p, nil
 }
 
-// freePorts asks the kernel for n distinct free loopback ports. They are released before
+// FreePorts asks the kernel for n distinct free loopback ports. They are released before
 // the components bind them, so another process may take one first; Start retries then.
-func freePorts(n int) ([]int, error) {
+func FreePorts(n int) ([]int, error) {
 	listeners := make([]net.Listener, 0, n)
 	defer func() {
 		for _, l := range listeners {

@@ -140,3 +140,42 @@ func tailFile(path string, n int) string {
 	}
 	return string(bytes.Join(lines, []byte("\n")))
 }
+
+// Process is a program run the way the cluster runs its components (its own process
+// group, killed if its owner dies, output appended to <logDir>/<name>.log), for programs
+// that join a cluster from outside it, as the tests' kubia-apiserver and its etcd do.
+type Process struct{ p *process }
+
+// StartProcess starts binary with args.
+func StartProcess(name, binary string, args []string, logDir string) (*Process, error) {
+	p, err := startProcess(name, binary, args, nil, logDir)
+	if err != nil {
+		return nil, err
+	}
+	return &Process{p}, nil
+}
+
+// Stop sends SIGTERM and kills the process if it has not exited within grace.
+func (p *Process) Stop(grace time.Duration) error { return p.p.stop(grace) }
+
+// Kill ends the process with SIGKILL, as a crash would, and waits until it has.
+func (p *Process) Kill() error {
+	if err := p.p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("killing %s: %w", p.p.name, err)
+	}
+	<-p.p.exited
+	return nil
+}
+
+// WaitServes waits until url answers 200 over TLS verified with the CA in caFile, and
+// fails if the process exits first or ctx ends; its errors end with the process's log.
+func (p *Process) WaitServes(ctx context.Context, caFile, url string) error {
+	client, err := trustingClient(caFile)
+	if err != nil {
+		return err
+	}
+	return p.p.waitReady(ctx, httpCheck(client, url))
+}
+
+// LogTail returns the last n lines of the process's log.
+func (p *Process) LogTail(n int) string { return p.p.logTail(n) }

@@ -2,18 +2,14 @@ package harness
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +24,7 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubia-dev/kubia/internal/apiserver/registration"
 	"github.com/kubia-dev/kubia/internal/localcluster"
 	"github.com/kubia-dev/kubia/internal/sourcetree"
 )
@@ -53,22 +50,7 @@ type APIServer struct {
 	Port    int
 	// CAFile verifies its serving certificate.
 	CAFile     string
-	etcd, proc *child
-}
-
-// child is a process the harness started, reaped in the background.
-type child struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-func (c *child) running() bool {
-	select {
-	case <-c.exited:
-		return false
-	default:
-		return true
-	}
+	etcd, proc *localcluster.Process
 }
 
 // WithAPIServer serves extensions.example.com from kubia-apiserver instead of the CRD
@@ -139,7 +121,7 @@ func startAPIServer(ctx context.Context, cluster *localcluster.Cluster, dataDir,
 	if err := s.writeCertificates(); err != nil {
 		return nil, err
 	}
-	ports, err := freeLocalPorts(3)
+	ports, err := localcluster.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +156,7 @@ func (s *APIServer) build() error {
 
 func (s *APIServer) writeCertificates() error {
 	host := apiServerService + "." + apiServerNamespace + ".svc"
-	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey(host, []net.IP{net.IPv4(127, 0, 0, 1)}, []string{"localhost"})
+	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey(host, []net.IP{net.ParseIP(s.address)}, []string{"localhost"})
 	if err != nil {
 		return fmt.Errorf("serving certificate: %w", err)
 	}
@@ -200,107 +182,47 @@ func (s *APIServer) StartEtcd() error {
 	}
 	client := "http://127.0.0.1:" + strconv.Itoa(s.etcdPort)
 	peer := "http://127.0.0.1:" + strconv.Itoa(s.etcdPeerPort)
-	s.etcd, err = s.run("etcd", filepath.Join(binDir, "etcd"),
-		"--name=kubia-apiserver", "--data-dir="+filepath.Join(s.dir, "etcd"),
-		"--listen-client-urls="+client, "--advertise-client-urls="+client,
-		"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer,
-		"--initial-cluster=kubia-apiserver="+peer, "--log-level=warn")
+	s.etcd, err = localcluster.StartProcess("etcd", filepath.Join(binDir, "etcd"), []string{
+		"--name=kubia-apiserver", "--data-dir=" + filepath.Join(s.dir, "etcd"),
+		"--listen-client-urls=" + client, "--advertise-client-urls=" + client,
+		"--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
+		"--initial-cluster=kubia-apiserver=" + peer, "--log-level=warn"}, s.dir)
 	return err
 }
 
 // Start starts kubia-apiserver (again, after Kill) and waits until it is ready.
 func (s *APIServer) Start() error {
 	var err error
-	s.proc, err = s.run("kubia-apiserver", s.binary,
-		"--etcd-servers=http://127.0.0.1:"+strconv.Itoa(s.etcdPort),
-		"--bind-address="+s.address, "--secure-port="+strconv.Itoa(s.Port),
-		"--tls-cert-file="+filepath.Join(s.dir, "tls.crt"), "--tls-private-key-file="+filepath.Join(s.dir, "tls.key"),
-		"--kubeconfig="+s.kubeconfig, "--authentication-kubeconfig="+s.kubeconfig, "--authorization-kubeconfig="+s.kubeconfig,
-		"--cert-dir="+s.dir)
+	s.proc, err = localcluster.StartProcess("kubia-apiserver", s.binary, []string{
+		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(s.etcdPort),
+		"--bind-address=" + s.address, "--secure-port=" + strconv.Itoa(s.Port),
+		"--tls-cert-file=" + filepath.Join(s.dir, "tls.crt"), "--tls-private-key-file=" + filepath.Join(s.dir, "tls.key"),
+		"--kubeconfig=" + s.kubeconfig, "--authentication-kubeconfig=" + s.kubeconfig, "--authorization-kubeconfig=" + s.kubeconfig,
+		"--cert-dir=" + s.dir}, s.dir)
 	if err != nil {
 		return err
 	}
-	return s.waitReady(2 * time.Minute)
+	// /readyz answers 200 once etcd and the informers are.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return s.proc.WaitServes(ctx, s.CAFile, "https://"+s.URLHost()+"/readyz")
 }
 
 // Kill ends kubia-apiserver with SIGKILL, as a crash would.
-func (s *APIServer) Kill() error { return kill(s.proc) }
+func (s *APIServer) Kill() error { return s.proc.Kill() }
 
 // KillEtcd ends kubia-apiserver's etcd with SIGKILL.
-func (s *APIServer) KillEtcd() error { return kill(s.etcd) }
-
-func kill(c *child) error {
-	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		return err
-	}
-	<-c.exited
-	return nil
-}
+func (s *APIServer) KillEtcd() error { return s.etcd.Kill() }
 
 // URLHost is the host:port kubia-apiserver serves at, bypassing the aggregator.
 func (s *APIServer) URLHost() string { return net.JoinHostPort(s.address, strconv.Itoa(s.Port)) }
 
-// LogPath is kubia-apiserver's log file.
-func (s *APIServer) LogPath() string { return filepath.Join(s.dir, "kubia-apiserver.log") }
-
 func (s *APIServer) stop() {
-	for _, p := range []*child{s.proc, s.etcd} {
-		if p == nil || !p.running() {
-			continue
-		}
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.exited
+	for _, p := range []*localcluster.Process{s.proc, s.etcd} {
+		if p != nil {
+			_ = p.Stop(10 * time.Second)
 		}
 	}
-}
-
-func (s *APIServer) run(name, binary string, args ...string) (*child, error) {
-	log, err := os.OpenFile(filepath.Join(s.dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	defer log.Close()
-	cmd := exec.Command(binary, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	// A test binary that dies must not leave these behind.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
-	}
-	c := &child{cmd: cmd, exited: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(c.exited) }()
-	return c, nil
-}
-
-// waitReady polls /readyz, which genericapiserver answers once etcd and the informers are.
-func (s *APIServer) waitReady(timeout time.Duration) error {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		// Readiness only: the certificate is checked by the aggregator, not here.
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a local readiness probe
-	}}
-	url := "https://" + s.URLHost() + "/readyz"
-	var last error
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
-		if !s.proc.running() {
-			return false, fmt.Errorf("kubia-apiserver exited: %s", s.proc.cmd.ProcessState)
-		}
-		resp, err := client.Get(url)
-		if err != nil {
-			last = err
-			return false, nil
-		}
-		resp.Body.Close()
-		last = fmt.Errorf("/readyz: %s", resp.Status)
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	if err != nil {
-		return fmt.Errorf("kubia-apiserver not ready (%v): %w; see %s", last, err, s.LogPath())
-	}
-	return nil
 }
 
 // register points the group's APIServices at this server and waits until the
@@ -325,21 +247,16 @@ func (s *APIServer) register(ctx context.Context, cluster *localcluster.Cluster)
 	if err != nil {
 		return err
 	}
-	for _, version := range []string{"v1", "v1alpha1"} {
+	for version := range registration.VersionPriorities {
 		apisvc := &apiregv1.APIService{
-			ObjectMeta: metav1.ObjectMeta{Name: version + ".extensions.example.com"},
-			Spec: apiregv1.APIServiceSpec{
-				Group: "extensions.example.com", Version: version,
-				GroupPriorityMinimum: 1000, VersionPriority: map[string]int32{"v1": 20, "v1alpha1": 15}[version],
-				Service:  &apiregv1.ServiceReference{Namespace: apiServerNamespace, Name: apiServerService, Port: ptr.To(int32(s.Port))},
-				CABundle: ca,
-			},
+			ObjectMeta: metav1.ObjectMeta{Name: version + "." + registration.Group},
+			Spec:       registration.Spec(version, apiServerNamespace, apiServerService, int32(s.Port), ca),
 		}
 		if err := createOrTakeOver(ctx, agg, apisvc); err != nil {
 			return err
 		}
 	}
-	if err := waitAPIServicesAvailable(ctx, agg, "v1.extensions.example.com", "v1alpha1.extensions.example.com"); err != nil {
+	if err := registration.WaitAvailable(ctx, agg, 2*time.Minute, registration.Names...); err != nil {
 		return err
 	}
 	return waitOpenAPIV3(ctx, cs, "apis/extensions.example.com/v1", "apis/extensions.example.com/v1alpha1")
@@ -408,10 +325,6 @@ func (s *APIServer) createService(ctx context.Context, cs kubernetes.Interface) 
 	return nil
 }
 
-// automanagedLabel marks the APIServices kube-aggregator keeps in step with CRDs; one
-// without it is left alone, even when a CRD serves the same group version.
-const automanagedLabel = "kube-aggregator.kubernetes.io/automanaged"
-
 // createOrTakeOver creates the APIService, or takes over the one a Website CRD has (as
 // switching a cluster from the CRD does): with kube-aggregator's label removed, the CRD's
 // registration no longer rewrites it.
@@ -427,7 +340,7 @@ func createOrTakeOver(ctx context.Context, agg aggregator.Interface, apisvc *api
 	if err != nil {
 		return err
 	}
-	delete(existing.Labels, automanagedLabel)
+	delete(existing.Labels, registration.AutomanagedLabel)
 	existing.Spec = apisvc.Spec
 	if _, err := agg.ApiregistrationV1().APIServices().Update(ctx, existing, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("taking over APIService %s: %w", apisvc.Name, err)
@@ -435,54 +348,9 @@ func createOrTakeOver(ctx context.Context, agg aggregator.Interface, apisvc *api
 	return nil
 }
 
-func waitAPIServicesAvailable(ctx context.Context, agg aggregator.Interface, names ...string) error {
-	for _, name := range names {
-		var last string
-		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-			a, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return false, nil //nolint:nilerr // the aggregator may still be starting
-			}
-			for _, c := range a.Status.Conditions {
-				if c.Type == apiregv1.Available {
-					last = c.Reason + ": " + c.Message
-					// "Local" is a CRD's registration, Available at once: not yet kubia-apiserver.
-					return c.Status == apiregv1.ConditionTrue && c.Reason != "Local", nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			return fmt.Errorf("APIService %s not Available (%s): %w", name, last, err)
-		}
-	}
-	return nil
-}
-
-func freeLocalPorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 func (s *APIServer) logTail(n int) string {
-	data, err := os.ReadFile(s.LogPath())
-	if err != nil {
-		return err.Error()
+	if s.proc == nil {
+		return "(not started)\n"
 	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n") + "\n"
+	return s.proc.LogTail(n)
 }

@@ -1,0 +1,71 @@
+// Package registration is how kubia-apiserver's group versions are registered with
+// kube-aggregator: the APIServices' spec, taking over those a CRD registered, and waiting
+// until the aggregator reaches the server. The chart, kubia up and the tests share it.
+package registration
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	"k8s.io/utils/ptr"
+)
+
+// Group is the API group kubia-apiserver serves Websites in.
+const Group = "extensions.example.com"
+
+// VersionPriorities are the served versions and their priority (v1 preferred), as the
+// chart's APIServices have them.
+var VersionPriorities = map[string]int32{"v1": 20, "v1alpha1": 15}
+
+// Names are the APIServices of the served versions.
+var Names = []string{"v1." + Group, "v1alpha1." + Group}
+
+// AutomanagedLabel marks the APIServices kube-aggregator keeps in step with CRDs; one
+// without it is left alone, even while a CRD serves the same group version.
+const AutomanagedLabel = "kube-aggregator.kubernetes.io/automanaged"
+
+// Spec is the APIService spec of version, for kubia-apiserver behind the Service
+// namespace/name on port, whose serving certificate ca signs.
+func Spec(version, namespace, name string, port int32, ca []byte) apiregistrationv1.APIServiceSpec {
+	return apiregistrationv1.APIServiceSpec{
+		Group: Group, Version: version, GroupPriorityMinimum: 1000, VersionPriority: VersionPriorities[version],
+		Service:  &apiregistrationv1.ServiceReference{Namespace: namespace, Name: name, Port: ptr.To(port)},
+		CABundle: ca,
+	}
+}
+
+// IsCRDs tells whether svc is the registration a CRD made (kube-aggregator manages it).
+func IsCRDs(svc *apiregistrationv1.APIService) bool {
+	_, ok := svc.Labels[AutomanagedLabel]
+	return ok
+}
+
+// WaitAvailable waits until the aggregator reports each APIService Available through its
+// Service: a CRD's registration ("Local") is Available at once, and does not count.
+func WaitAvailable(ctx context.Context, agg aggregator.Interface, timeout time.Duration, names ...string) error {
+	for _, name := range names {
+		last := "not created"
+		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+			svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil //nolint:nilerr // the aggregator may still be starting
+			}
+			for _, cond := range svc.Status.Conditions {
+				if cond.Type == apiregistrationv1.Available {
+					last = cond.Reason + ": " + cond.Message
+					return cond.Status == apiregistrationv1.ConditionTrue && cond.Reason != "Local", nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			return fmt.Errorf("APIService %s not available (%s): %w", name, last, err)
+		}
+	}
+	return nil
+}
