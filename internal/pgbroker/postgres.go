@@ -52,7 +52,7 @@ func (b *Broker) connectTo(ctx context.Context, inst *instance, host, db string)
 	}
 	if err != nil {
 		// pgx's errors name the host and user, never the password.
-		return nil, fmt.Errorf("%w: %v", errServerNotReady, err)
+		return nil, fmt.Errorf("%w: %w", errServerNotReady, err)
 	}
 	return conn, nil
 }
@@ -60,6 +60,33 @@ func (b *Broker) connectTo(ctx context.Context, inst *instance, host, db string)
 // cannotConnectNowWait bounds how long a connection waits for a server that is starting
 // up or shutting down.
 const cannotConnectNowWait = 10 * time.Second
+
+// connectForRequest opens a session for a request the platform waits on (bind,
+// unbind). Right after a server's pod is replaced, kube-proxy may still lead some
+// connections through the Service to the old pod's address, where a dial times out or
+// is refused, for a few seconds: the request waits that out (within the same bound as
+// "cannot connect now") instead of failing a bind the next attempt would make.
+// Polls do not wait: the next poll tries again.
+func (b *Broker) connectForRequest(ctx context.Context, inst *instance, db string) (*pgx.Conn, error) {
+	conn, err := b.connect(ctx, inst, db)
+	for deadline := time.Now().Add(cannotConnectNowWait); dialFailed(err) && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		conn, err = b.connect(ctx, inst, db)
+	}
+	return conn, err
+}
+
+// dialFailed tells whether a connection failed before reaching any server: a network
+// error (refused, unreachable, timed out), as opposed to a server's refusal.
+func dialFailed(err error) bool {
+	var netErr net.Error
+	var pgErr *pgconn.PgError
+	return err != nil && !errors.As(err, &pgErr) && (errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded))
+}
 
 func cannotConnectNow(err error) bool {
 	var pgErr *pgconn.PgError
@@ -103,7 +130,7 @@ func execUnlessExists(ctx context.Context, conn *pgx.Conn, stmt string) error {
 // createLoginRole creates a binding's role: it logs in with password, and is a member
 // of the group role, so it may use the database and whatever other bindings made there.
 func (b *Broker) createLoginRole(ctx context.Context, inst *instance, user, password string) error {
-	conn, err := b.connect(ctx, inst, database)
+	conn, err := b.connectForRequest(ctx, inst, database)
 	if err != nil {
 		return err
 	}
@@ -136,7 +163,7 @@ func (b *Broker) createLoginRole(ctx context.Context, inst *instance, user, pass
 // dropLoginRole ends a binding's sessions, gives what it owns to the group role and
 // drops it. Dropping a role that is gone already succeeds.
 func (b *Broker) dropLoginRole(ctx context.Context, inst *instance, user string) error {
-	conn, err := b.connect(ctx, inst, database)
+	conn, err := b.connectForRequest(ctx, inst, database)
 	if err != nil {
 		return err
 	}
