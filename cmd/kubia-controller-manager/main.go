@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/kubia-dev/kubia/internal/controller/servicemirror"
 	"github.com/kubia-dev/kubia/internal/images"
 	"github.com/kubia-dev/kubia/internal/manager"
 	"github.com/kubia-dev/kubia/internal/osb"
@@ -39,6 +40,11 @@ func main() {
 	flag.Func("namespace", "reconcile only this namespace's objects (repeatable; default: every namespace)", func(ns string) error {
 		opts.Namespaces = append(opts.Namespaces, ns)
 		return nil
+	})
+	flag.Func("mirror-service", "copy the endpoints of Service NAMESPACE/NAME to the selector-less Service NAME in TARGET_NAMESPACE (NAMESPACE/NAME=TARGET_NAMESPACE)", func(s string) error {
+		m, err := servicemirror.ParseMirror(s)
+		opts.ServiceMirror = &m
+		return err
 	})
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)

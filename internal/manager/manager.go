@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -28,6 +29,7 @@ import (
 	"github.com/kubia-dev/kubia/internal/controller/clusterservicebroker"
 	"github.com/kubia-dev/kubia/internal/controller/servicebinding"
 	"github.com/kubia-dev/kubia/internal/controller/serviceinstance"
+	"github.com/kubia-dev/kubia/internal/controller/servicemirror"
 	"github.com/kubia-dev/kubia/internal/controller/website"
 	"github.com/kubia-dev/kubia/internal/manifest"
 )
@@ -59,6 +61,9 @@ type Options struct {
 	// that times out is treated as the OSB spec says (orphan mitigation). 0 means
 	// osb.DefaultTimeout.
 	BrokerRequestTimeout time.Duration
+	// ServiceMirror, when set, copies a Service's endpoints to a selector-less Service of
+	// the same name in another namespace (kubia-apiserver's for the book's APIService).
+	ServiceMirror *servicemirror.Mirror
 }
 
 // leaderElectionID names the Lease the replicas compete for.
@@ -91,6 +96,9 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		for _, ns := range opts.Namespaces {
 			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
 		}
+	}
+	if opts.ServiceMirror != nil {
+		cacheOpts.ByObject[&discoveryv1.EndpointSlice{}] = opts.ServiceMirror.CacheOptions()
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
@@ -129,6 +137,13 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Recorder: mgr.GetEventRecorder("servicebinding-controller"), RequestTimeout: opts.BrokerRequestTimeout}
 	if err := bindings.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the servicebinding controller: %w", err)
+	}
+	if opts.ServiceMirror != nil {
+		mirror := &servicemirror.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+			Recorder: mgr.GetEventRecorder("servicemirror-controller"), Mirror: *opts.ServiceMirror}
+		if err := mirror.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the servicemirror controller: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err
