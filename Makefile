@@ -11,15 +11,17 @@ export KUBIA_KUBE_BIN_DIR := $(KUBE_BIN_DIR)
 KUBE_BINARIES := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl \
 	kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns helm
 # Debian packages the node needs (runc, CNI plugins, iptables, conntrack, iproute2 for the
-# node tests' checks) and the images
-# (debootstrap). Installed by `make deps` when missing; the node is skipped without them.
-DEBIAN_PACKAGES := runc containernetworking-plugins iptables conntrack iproute2 debootstrap
+# node tests' checks), the images (debootstrap) and `make generate` (protobuf-compiler: protoc
+# for go-to-protobuf). Installed by `make deps` when missing; without the node's, the node is
+# skipped.
+DEBIAN_PACKAGES := runc containernetworking-plugins iptables conntrack iproute2 debootstrap protobuf-compiler
 
 GO_TEST_TIMEOUT ?= 30m
 
 .PHONY: deps build kube-binaries generate verify-generate fmt-check vet lint test bench run clean
 
-## deps: install the Debian packages the node needs, when missing (as root, with apt-get)
+## deps: install the Debian packages the node and `make generate` need, when missing (as root,
+## with apt-get)
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [[ -z "$$missing" ]]; then exit 0; fi; \
@@ -40,10 +42,11 @@ kube-binaries:
 
 ## generate: regenerate deepcopy code and CRDs (config/crd/bases, and the chart's copy) from
 ## the types in api/, the controllers' ClusterRole from their RBAC markers, and
-## kubia-apiserver's conversions, defaulters and OpenAPI definitions (k8s.io/code-generator,
-## kube-openapi) for the versions it serves
+## kubia-apiserver's conversions, defaulters, OpenAPI definitions and protobuf serialization
+## (k8s.io/code-generator, kube-openapi; protoc from `make deps`) for the versions it serves
 API_SERVED := ./api/extensions/v1 ./api/extensions/v1alpha1
 generate:
+	hack/update-protobuf.sh $(API_SERVED)
 	go tool controller-gen object paths=./api/...
 	go tool controller-gen crd paths=./api/extensions/v1 paths=./api/servicecatalog/... \
 		output:crd:artifacts:config=config/crd/bases

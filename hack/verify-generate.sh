@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 generated() {
-	git ls-files --cached --others --exclude-standard -- '*zz_generated*' 'config/' 'charts/kubia/crds/' 'charts/kubia/templates/role.yaml' 'hack/openapi-violations.list' |
+	git ls-files --cached --others --exclude-standard -- '*zz_generated*' '*/generated.proto' '*/generated.pb.go' 'config/' 'charts/kubia/crds/' 'charts/kubia/templates/role.yaml' 'hack/openapi-violations.list' |
 		sort | xargs -r sha256sum
 }
 

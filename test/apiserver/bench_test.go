@@ -14,6 +14,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
@@ -21,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
+	extv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	"github.com/kubia-dev/kubia/config/crd"
 	"github.com/kubia-dev/kubia/internal/manager"
 	"github.com/kubia-dev/kubia/test/harness"
@@ -37,6 +39,11 @@ var baselineWebsites = schema.GroupVersionResource{Group: baselineGroup, Version
 // of 1000 objects, and create throughput with 16 writers. The metrics are the aggregated
 // path's figures over the CRD's (ratio-*), and each path's p50/p99 in milliseconds, from
 // the last iteration (earlier ones warm both paths up). Run with `make bench`.
+//
+// LIST is measured twice: as JSON into unstructured objects (the dynamic client, like the
+// other operations), and by a typed client preferring protobuf, as kube-controller-manager's
+// are (Accept: protobuf, then JSON), into v1 Websites (list-protobuf-*): kubia-apiserver
+// answers it in protobuf, the CRD in JSON (custom resources have no protobuf encoding).
 func BenchmarkAPIPaths(b *testing.B) {
 	env := harness.Get(b)
 	installBaselineCRD(b)
@@ -46,14 +53,25 @@ func BenchmarkAPIPaths(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	direct := dynamicClient(b, directConfig(b))
+	directCfg := directConfig(b)
+	direct := dynamicClient(b, directCfg)
+	preferProtobuf := func(cfg *rest.Config, gv schema.GroupVersion) *rest.RESTClient {
+		return typedClient(b, cfg, gv, runtime.ContentTypeProtobuf, runtime.ContentTypeProtobuf+","+runtime.ContentTypeJSON)
+	}
 	paths := []struct {
 		name string
 		gvr  schema.GroupVersionResource
 		// read is the client of the reads: direct reads kubia-apiserver without the
 		// aggregator, which tells what the proxy hop costs.
 		read dynamic.Interface
-	}{{"crd", baselineWebsites, dyn}, {"aggregated", websitesV1, dyn}, {"direct", websitesV1, direct}}
+		// typed is the protobuf-preferring client of the same reads, answered in listedAs.
+		typed    *rest.RESTClient
+		listedAs string
+	}{
+		{"crd", baselineWebsites, dyn, preferProtobuf(cfg, baselineGroupVersion), runtime.ContentTypeJSON},
+		{"aggregated", websitesV1, dyn, preferProtobuf(cfg, extv1.GroupVersion), runtime.ContentTypeProtobuf},
+		{"direct", websitesV1, direct, preferProtobuf(directCfg, extv1.GroupVersion), runtime.ContentTypeProtobuf},
+	}
 	results := map[string]map[string]float64{}
 	for b.Loop() {
 		for _, p := range paths {
@@ -78,6 +96,9 @@ func BenchmarkAPIPaths(b *testing.B) {
 				}
 				return err
 			}))
+			r["list-protobuf-p50-ms"], r["list-protobuf-p99-ms"] = percentiles(latencies(b, 30, func(ctx context.Context) error {
+				return typedList(ctx, p.typed, ns, p.listedAs)
+			}))
 			r["watch-p50-ms"], r["watch-p99-ms"] = percentiles(watchLatencies(b, res, 200))
 			results[p.name] = r
 		}
@@ -90,6 +111,20 @@ func BenchmarkAPIPaths(b *testing.B) {
 	for metric, v := range results["direct"] {
 		b.ReportMetric(v, "direct-"+metric)
 	}
+}
+
+// typedList lists the namespace's Websites into v1 Websites, and fails unless the answer
+// came as mediaType and held the benchmark's 1000 objects.
+func typedList(ctx context.Context, c *rest.RESTClient, ns, mediaType string) error {
+	var list extv1.WebsiteList
+	var got string
+	if err := c.Get().Namespace(ns).Resource("websites").Do(ctx).ContentType(&got).Into(&list); err != nil {
+		return fmt.Errorf("listing: %w", err)
+	}
+	if got != mediaType || len(list.Items) != 1000 {
+		return fmt.Errorf("listed %d in %s, want 1000 in %s", len(list.Items), got, mediaType)
+	}
+	return nil
 }
 
 // directConfig reaches kubia-apiserver without kube-apiserver, as the aggregator does: the

@@ -9,77 +9,77 @@ type WebsiteSpec struct {
 	// GitRepo is the URL of the Git repository holding the site's files: https://, http://,
 	// ssh:// or scp-style (user@host:path). Local paths and file:// are not accepted.
 	// +required
-	GitRepo string `json:"gitRepo"`
+	GitRepo string `json:"gitRepo" protobuf:"bytes,1,opt,name=gitRepo"`
 
 	// Ref is the branch, tag or full commit SHA to serve; empty means the remote's HEAD.
 	// +optional
-	Ref string `json:"ref,omitempty"`
+	Ref string `json:"ref,omitempty" protobuf:"bytes,2,opt,name=ref"`
 
 	// SyncInterval is how often the repository is polled for new commits.
 	// +optional
-	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
+	SyncInterval *metav1.Duration `json:"syncInterval,omitempty" protobuf:"bytes,3,opt,name=syncInterval"`
 
 	// Replicas is the number of web server pods.
 	// +optional
-	Replicas *int32 `json:"replicas,omitempty"`
+	Replicas *int32 `json:"replicas,omitempty" protobuf:"varint,4,opt,name=replicas"`
 
 	// SecretRef names a Secret in the Website's namespace with credentials for a private
 	// repository: "username" and "password" (or "token") for HTTP(S), or "identity" (an
 	// SSH private key) and "known_hosts" for SSH.
 	// +optional
-	SecretRef *SecretReference `json:"secretRef,omitempty"`
+	SecretRef *SecretReference `json:"secretRef,omitempty" protobuf:"bytes,5,opt,name=secretRef"`
 
 	// Ingress, when set, also publishes the site through an Ingress for Host.
 	// +optional
-	Ingress *WebsiteIngress `json:"ingress,omitempty"`
+	Ingress *WebsiteIngress `json:"ingress,omitempty" protobuf:"bytes,6,opt,name=ingress"`
 
 	// ServiceType is the type of the site's Service.
 	// +optional
-	ServiceType string `json:"serviceType,omitempty"`
+	ServiceType string `json:"serviceType,omitempty" protobuf:"bytes,7,opt,name=serviceType"`
 }
 
 // SecretReference names a Secret in the same namespace.
 type SecretReference struct {
 	// Name of the Secret.
 	// +required
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 }
 
 // WebsiteIngress publishes a Website through an Ingress.
 type WebsiteIngress struct {
 	// Host is the DNS name the site is served at.
 	// +required
-	Host string `json:"host"`
+	Host string `json:"host" protobuf:"bytes,1,opt,name=host"`
 
 	// TLSSecretName names a Secret with the certificate for Host; empty serves plain HTTP.
 	// +optional
-	TLSSecretName string `json:"tlsSecretName,omitempty"`
+	TLSSecretName string `json:"tlsSecretName,omitempty" protobuf:"bytes,2,opt,name=tlsSecretName"`
 }
 
 // WebsiteStatus is what the controller observed.
 type WebsiteStatus struct {
 	// ObservedGeneration is the generation of the spec this status describes.
 	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	ObservedGeneration int64 `json:"observedGeneration,omitempty" protobuf:"varint,1,opt,name=observedGeneration"`
 
 	// URL is where the site is served: http://<node-address>:<nodePort>, or the Ingress's
 	// http(s)://<host>; empty while no web server is available.
 	// +optional
-	URL string `json:"url,omitempty"`
+	URL string `json:"url,omitempty" protobuf:"bytes,2,opt,name=url"`
 
 	// NodePort is the Service's node port, when it has one.
 	// +optional
-	NodePort int32 `json:"nodePort,omitempty"`
+	NodePort int32 `json:"nodePort,omitempty" protobuf:"varint,3,opt,name=nodePort"`
 
 	// Commit is the last revision of the repository that was synced.
 	// +optional
-	Commit string `json:"commit,omitempty"`
+	Commit string `json:"commit,omitempty" protobuf:"bytes,4,opt,name=commit"`
 
 	// Conditions are Ready, Progressing and Degraded.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	Conditions []metav1.Condition `json:"conditions,omitempty" protobuf:"bytes,5,rep,name=conditions"`
 }
 
 // Website publishes a static site from a Git repository: a web server Deployment kept in
@@ -88,18 +88,18 @@ type WebsiteStatus struct {
 // +kubebuilder:object:root=true
 type Website struct {
 	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata,omitempty"`
+	metav1.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
 	// +required
-	Spec WebsiteSpec `json:"spec"`
+	Spec WebsiteSpec `json:"spec" protobuf:"bytes,2,opt,name=spec"`
 	// +optional
-	Status WebsiteStatus `json:"status,omitempty"`
+	Status WebsiteStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // WebsiteList is a list of Websites.
 // +kubebuilder:object:root=true
 type WebsiteList struct {
 	metav1.TypeMeta `json:",inline"`
-	metav1.ListMeta `json:"metadata,omitempty"`
-	Items           []Website `json:"items"`
+	metav1.ListMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
+	Items           []Website `json:"items" protobuf:"bytes,2,rep,name=items"`
 }

@@ -14,10 +14,11 @@ import (
 	extapi "github.com/kubia-dev/kubia/api/extensions"
 )
 
-// Every field survives v1 → internal → v1alpha1 and back (random objects, JSON and the
-// scheme's conversions), so no version loses what another stores.
+// Every field survives v1 → internal → v1alpha1 and back (random objects, JSON, protobuf
+// and the scheme's conversions), so no version or encoding loses what another stores: a
+// field whose generated protobuf code is missing or stale fails here.
 func TestRoundTrip(t *testing.T) {
-	roundtrip.RoundTripTestForAPIGroup(t, Install, fuzzer.MergeFuzzerFuncs(metafuzzer.Funcs, defaultedFields))
+	roundtrip.RoundTripProtobufTestForAPIGroup(t, Install, fuzzer.MergeFuzzerFuncs(metafuzzer.Funcs, defaultedFields))
 }
 
 // defaultedFields fills the fields decoding defaults, as a stored object has them: a

@@ -28,7 +28,8 @@ var groups = []group{
 var (
 	// Scheme knows every served group's versions and the meta types.
 	Scheme = runtime.NewScheme()
-	// Codecs encode and decode the served kinds.
+	// Codecs encode and decode the served kinds: JSON, YAML and protobuf, which needs the
+	// served versions' generated marshalling (generated.pb.go, `make generate`).
 	Codecs = serializer.NewCodecFactory(Scheme)
 )
 
