@@ -79,7 +79,8 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, w
 		// The CRDs are applied above; the chart's crds/ would add the Website CRD.
 		"--skip-crds", "--set", "replicas=1", "--wait", "--timeout", "3m"}
 	if websites == websitesAggregated {
-		args = append(args, "--set", "apiserver.enabled=true")
+		// bookService: the book's website-apiservice.yaml names Service default/website-api.
+		args = append(args, "--set", "apiserver.enabled=true", "--set", "apiserver.bookService=true")
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "helm"), args...)
 	if out, err := cmd.CombinedOutput(); err != nil {

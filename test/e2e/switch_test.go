@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/kubia-dev/kubia/test/harness"
 )
 
 // TestUpSwitchesWebsitesToAPIServer starts `kubia up --websites=crd`, makes a Website,
@@ -44,5 +48,38 @@ func TestUpSwitchesWebsitesToAPIServer(t *testing.T) {
 	if owners != newUID+" "+newUID {
 		t.Errorf("children's owners after the switch: %q, want the new Website %s twice", owners, newUID)
 	}
+	assertBookAPIService(t, kubeconfig)
 	up.stop(t, syscall.SIGTERM, stopLimit)
+}
+
+// assertBookAPIService applies the book's website-apiservice.yaml as is: its APIService
+// names Service default/website-api, which kubia up's chart values add, with kubia-apiserver's
+// endpoints copied in; the chart's caBundle is kept, and Websites are served through it.
+func assertBookAPIService(t *testing.T, kubeconfig string) {
+	t.Helper()
+	slices := kubectl(t, kubeconfig, "-n", "default", "get", "endpointslices", "-l", "kubernetes.io/service-name=website-api",
+		"-o", "jsonpath={.items[*].endpoints[*].addresses[0]}")
+	if slices == "" {
+		t.Fatal("Service default/website-api has no endpoints copied from kubia-apiserver's")
+	}
+	kubectl(t, kubeconfig, "apply", "-f", harness.BookPath(t, "website-apiservice.yaml"))
+	const name = "apiservice/v1alpha1.extensions.example.com"
+	if got := kubectl(t, kubeconfig, "get", name, "-o", "jsonpath={.spec.service.namespace}/{.spec.service.name} {.spec.insecureSkipTLSVerify}"); got != "default/website-api " {
+		t.Fatalf("the book's APIService after kubectl apply: service and insecureSkipTLSVerify %q", got)
+	}
+	if kubectl(t, kubeconfig, "get", name, "-o", "jsonpath={.spec.caBundle}") == "" {
+		t.Fatal("kubectl apply of the book's APIService dropped the chart's caBundle")
+	}
+	kubectl(t, kubeconfig, "wait", "--for=condition=Available", name, "--timeout=2m")
+	kubectl(t, kubeconfig, "get", "websites.v1alpha1.extensions.example.com", "site")
+	manifest := filepath.Join(t.TempDir(), "alpha.yaml")
+	alpha := "apiVersion: extensions.example.com/v1alpha1\nkind: Website\nmetadata:\n  name: alpha\nspec:\n  gitRepo: https://git.invalid/alpha.git\n  replicas: 0\n"
+	if err := os.WriteFile(manifest, []byte(alpha), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, kubeconfig, "create", "-f", manifest)
+	if got := kubectl(t, kubeconfig, "get", "websites.v1.extensions.example.com", "alpha", "-o", "jsonpath={.spec.gitRepo}"); got != "https://git.invalid/alpha.git" {
+		t.Errorf("a Website created through the book's APIService, read as v1: gitRepo %q", got)
+	}
+	kubectl(t, kubeconfig, "delete", "-f", manifest, "--wait")
 }
