@@ -9,7 +9,8 @@ export KUBE_BIN_DIR
 # The Go code finds the upstream binaries here (internal/localcluster).
 export KUBIA_KUBE_BIN_DIR := $(KUBE_BIN_DIR)
 KUBE_BINARIES := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl \
-	kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns helm
+	kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns helm \
+	krew validate-krew-manifest
 # Debian packages the node needs (runc, CNI plugins, iptables, conntrack, iproute2 for the
 # node tests' checks), the images (debootstrap) and `make generate` (protobuf-compiler: protoc
 # for go-to-protobuf). Installed by `make deps` when missing; without the node's, the node is
@@ -18,7 +19,7 @@ DEBIAN_PACKAGES := runc containernetworking-plugins iptables conntrack iproute2 
 
 GO_TEST_TIMEOUT ?= 30m
 
-.PHONY: deps build kube-binaries generate verify-generate fmt-check vet lint test bench run clean
+.PHONY: deps build kube-binaries krew-package generate verify-generate fmt-check vet lint test bench run clean
 
 ## deps: install the Debian packages the node and `make generate` need, when missing (as root,
 ## with apt-get)
@@ -39,6 +40,13 @@ build: deps kube-binaries
 ## kube-binaries: build the upstream Kubernetes binaries that are not cached yet
 kube-binaries:
 	hack/kube/build.sh $(KUBE_BINARIES)
+
+## krew-package: a krew release of the kubectl-create-website plugin in dist/krew, for
+## KREW_TAG: a .tar.gz per platform of deploy/krew/create-website.yaml (linux amd64 and
+## arm64) and that krew-release-bot template rendered with their sha256 (create-website.yaml)
+KREW_TAG ?= v0.0.0-dev
+krew-package:
+	go run ./hack/krew-package -tag $(KREW_TAG) -out dist/krew
 
 ## generate: regenerate deepcopy code and CRDs (config/crd/bases, and the chart's copy) from
 ## the types in api/, the controllers' ClusterRole from their RBAC markers, and
@@ -90,4 +98,4 @@ run: build
 	bin/kubia up
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

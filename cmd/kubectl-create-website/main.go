@@ -1,6 +1,7 @@
 // Command kubectl-create-website is the kubectl plugin behind `kubectl create website`:
 // kubectl runs it for a `create` subcommand it does not have itself, when it is on the
-// PATH. It is `kubia website create`.
+// PATH. It is `kubia website create`. krew (deploy/krew) links it as kubectl-create_website,
+// which kubectl runs for `kubectl create-website`.
 package main
 
 import (

@@ -3,14 +3,18 @@
 # skipping those already built at the pinned version:
 #   - Kubernetes and etcd (etcd, kube-apiserver, kubelet, kubectl, ...) from this module,
 #     whose go.mod pins their versions;
-#   - containerd (containerd, containerd-shim-runc-v2, ctr), CoreDNS (coredns) and Helm
-#     (helm) with `go install module@version`, at the versions pinned below.
+#   - containerd (containerd, containerd-shim-runc-v2, ctr), CoreDNS (coredns), Helm
+#     (helm) and krew (krew, validate-krew-manifest: test/krew installs the kubectl plugin
+#     with them) with `go install module@version`, at the versions pinned below, each with
+#     its own go.mod: krew's requires k8s.io/client-go v11.0.0+incompatible, which would
+#     displace v0.37.2 in Kubia's.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 CONTAINERD_VERSION=v2.4.2
 COREDNS_VERSION=v1.15.0
 HELM_VERSION=v3.22.0
+KREW_VERSION=v0.4.3
 
 kube_version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' go.mod)
 bin_dir=${KUBE_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kubia/kube/$kube_version}
@@ -48,6 +52,7 @@ for name in "$@"; do
 	containerd | containerd-shim-runc-v2 | ctr) version=$CONTAINERD_VERSION ;;
 	coredns) version=$COREDNS_VERSION ;;
 	helm) version=$HELM_VERSION ;;
+	krew | validate-krew-manifest) version=$KREW_VERSION ;;
 	# etcd and Kubernetes: the inputs that decide what gets built.
 	*) version=$kube_version-$(cat go.mod go.sum "cmd/$name/main.go" | sha256sum | cut -c1-12) ;;
 	esac
@@ -63,6 +68,8 @@ for name in "$@"; do
 		go_install "$name" "github.com/coredns/coredns@$version" ;;
 	helm)
 		go_install "$name" "helm.sh/helm/v3/cmd/helm@$version" ;;
+	krew | validate-krew-manifest)
+		go_install "$name" "sigs.k8s.io/krew/cmd/$name@$version" ;;
 	*)
 		check_kube_version
 		build_kube "$name" ;;
