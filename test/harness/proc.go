@@ -3,8 +3,14 @@ package harness
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // RSSMiB returns the resident memory of process pid in MiB, for benchmarks.
@@ -20,4 +26,41 @@ func RSSMiB(pid int) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// KillContainer sends SIGKILL to the processes of the pod's container running command
+// (the executable's base name), found on the node by the pod's cgroup: a crash, which
+// neither the kubelet nor the process sees coming.
+func KillContainer(t testing.TB, namespace, pod, command string) {
+	t.Helper()
+	p := &corev1.Pod{}
+	if err := Get(t).Client.Get(t.Context(), client.ObjectKey{Name: pod, Namespace: namespace}, p); err != nil {
+		t.Fatal(err)
+	}
+	// The cgroupfs driver names the pod's cgroup pod<uid>, the systemd driver with
+	// underscores for dashes.
+	uids := []string{"pod" + string(p.UID), "pod" + strings.ReplaceAll(string(p.UID), "-", "_")}
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	killed := 0
+	for _, proc := range procs {
+		cgroup, err := os.ReadFile(filepath.Join(proc, "cgroup"))
+		if err != nil || !strings.Contains(string(cgroup), uids[0]) && !strings.Contains(string(cgroup), uids[1]) {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join(proc, "exe"))
+		if err != nil || filepath.Base(exe) != command {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(proc))
+		if err != nil {
+			continue
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("killing %s (pid %d) of pod %s: %v", command, pid, pod, err)
+		}
+		killed++
+	}
+	if killed == 0 {
+		t.Fatalf("no %s process of pod %s found on the node", command, pod)
+	}
 }

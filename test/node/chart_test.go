@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -81,7 +78,7 @@ func TestChartInstallsControllersWithLeaderElection(t *testing.T) {
 	// Kill the leader outright: it cannot release the Lease, which must expire before
 	// another instance (the other replica, or the killed one restarted) leads.
 	killed := time.Now()
-	killContainer(t, leader.pod, "kubia-controller-manager")
+	harness.KillContainer(t, chartNamespace, leader.pod, "kubia-controller-manager")
 	successor := waitForLeader(t, leader.identity)
 	t.Logf("killed leader %s; %s leads after %s", leader.identity, successor.identity, time.Since(killed).Round(time.Millisecond))
 	second := createWebsite(t, ns, "second")
@@ -164,42 +161,6 @@ func waitForLeader(t *testing.T, previous string) leaderIdentity {
 	})
 	// controller-runtime's identity is <hostname>_<uuid>; the hostname is the pod's name.
 	return leaderIdentity{pod: strings.SplitN(holder, "_", 2)[0], identity: holder}
-}
-
-// killContainer sends SIGKILL to the processes of the pod's container running command,
-// found on the node by the pod's cgroup.
-func killContainer(t *testing.T, pod, command string) {
-	t.Helper()
-	p := &corev1.Pod{}
-	if err := harness.Get(t).Client.Get(t.Context(), client.ObjectKey{Name: pod, Namespace: chartNamespace}, p); err != nil {
-		t.Fatal(err)
-	}
-	// The cgroupfs driver names the pod's cgroup pod<uid>, the systemd driver with
-	// underscores for dashes.
-	uids := []string{"pod" + string(p.UID), "pod" + strings.ReplaceAll(string(p.UID), "-", "_")}
-	procs, _ := filepath.Glob("/proc/[0-9]*")
-	killed := 0
-	for _, proc := range procs {
-		cgroup, err := os.ReadFile(filepath.Join(proc, "cgroup"))
-		if err != nil || !strings.Contains(string(cgroup), uids[0]) && !strings.Contains(string(cgroup), uids[1]) {
-			continue
-		}
-		exe, err := os.Readlink(filepath.Join(proc, "exe"))
-		if err != nil || filepath.Base(exe) != command {
-			continue
-		}
-		pid, err := strconv.Atoi(filepath.Base(proc))
-		if err != nil {
-			continue
-		}
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-			t.Fatalf("killing %s (pid %d) of pod %s: %v", command, pid, pod, err)
-		}
-		killed++
-	}
-	if killed == 0 {
-		t.Fatalf("no %s process of pod %s found on the node", command, pod)
-	}
 }
 
 func createWebsite(t *testing.T, ns, name string) *extensionsv1.Website {

@@ -1,0 +1,22 @@
+// Package nodeapiserver installs Kubia's Helm chart in aggregated mode on the node, the
+// way the README tells users to on any cluster (the Service Catalog's CRDs applied, the
+// chart's skipped), with a three-member etcd, and breaks it: etcd members and
+// kubia-apiserver's pods killed, the whole etcd stopped, the serving certificate rotated.
+package nodeapiserver
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kubia-dev/kubia/internal/images"
+	"github.com/kubia-dev/kubia/test/harness"
+)
+
+func TestMain(m *testing.M) {
+	harness.Main(m, harness.WithNode(images.Nginx, images.Sync, images.ControllerManager, images.Broker, images.APIServer, images.Etcd))
+}
+
+const (
+	timeout        = 3 * time.Minute
+	chartNamespace = "kubia-system"
+)
