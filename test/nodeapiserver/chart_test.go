@@ -38,7 +38,7 @@ import (
 // steps run in order and each leaves the release as it found it.
 func TestChartAggregatedMode(t *testing.T) {
 	harness.RequireNode(t)
-	installAggregated(t)
+	installChart(t, "--set", "apiserver.etcd.replicas=3")
 	ns := harness.Namespace(t)
 	sites := createWebsites(t, ns, 10)
 	// kubia-controller-manager reaches Websites through kube-apiserver and the aggregator.
@@ -64,15 +64,12 @@ func TestChartAggregatedMode(t *testing.T) {
 	t.Run("serving certificate rotated", func(t *testing.T) { certificateRotated(t, ns, sites) })
 }
 
-// installAggregated installs the chart as the README says for aggregated mode: the
-// Service Catalog's CRDs applied by hand, the chart's crds/ (which hold the Website CRD)
-// skipped.
-func installAggregated(t *testing.T) {
+// installChart installs the chart in aggregated mode with extra helm arguments, as the
+// README says: the Service Catalog's CRDs applied by hand, the chart's crds/ (which hold
+// the Website CRD) skipped. The release is uninstalled when the test ends, for the next.
+func installChart(t *testing.T, extra ...string) {
 	t.Helper()
-	chart, err := sourcetree.Path("charts/kubia")
-	if err != nil {
-		t.Fatal(err)
-	}
+	chart := mustChart(t)
 	crds, err := filepath.Glob(filepath.Join(chart, "crds", "servicecatalog.k8s.io_*.yaml"))
 	if err != nil || len(crds) != 5 {
 		t.Fatalf("the Service Catalog's CRDs in the chart: %v %v", crds, err)
@@ -80,27 +77,40 @@ func installAggregated(t *testing.T) {
 	for _, crd := range crds {
 		harness.ApplyFile(t, "", crd)
 	}
-	helm(t, "install", "kubia", chart, "--namespace", chartNamespace, "--create-namespace", "--skip-crds",
-		"--set", "apiserver.enabled=true", "--set", "apiserver.etcd.replicas=3", "--set", "replicas=1",
-		"--wait", "--timeout", "5m")
-	agg := aggregatorClient(t)
-	if err := registration.WaitAvailable(t.Context(), agg, timeout, registration.Names...); err != nil {
+	args := append([]string{"install", "kubia", chart, "--namespace", chartNamespace, "--create-namespace", "--skip-crds",
+		"--set", "apiserver.enabled=true", "--set", "replicas=1", "--wait", "--timeout", "5m"}, extra...)
+	t.Cleanup(func() {
+		// t.Context() has ended by now.
+		if _, err := helmErr(context.Background(), t, "uninstall", "kubia", "--namespace", chartNamespace, "--wait"); err != nil {
+			t.Error(err)
+		}
+	})
+	helm(t, args...)
+	if err := registration.WaitAvailable(t.Context(), aggregatorClient(t), timeout, registration.Names...); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func helm(t *testing.T, args ...string) string {
 	t.Helper()
-	binDir, err := localcluster.DefaultBinDir()
+	out, err := helmErr(t.Context(), t, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	args = append(args, "--kubeconfig", harness.Get(t).Cluster.KubeconfigPath())
-	out, err := exec.CommandContext(t.Context(), filepath.Join(binDir, "helm"), args...).CombinedOutput()
+	return out
+}
+
+func helmErr(ctx context.Context, t *testing.T, args ...string) (string, error) {
+	binDir, err := localcluster.DefaultBinDir()
 	if err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+		return "", err
 	}
-	return string(out)
+	args = append(args, "--kubeconfig", harness.Get(t).Cluster.KubeconfigPath())
+	out, err := exec.CommandContext(ctx, filepath.Join(binDir, "helm"), args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
 }
 
 func aggregatorClient(t *testing.T) aggregator.Interface {
@@ -469,34 +479,35 @@ func etcdMembers(t *testing.T) []string {
 	return names
 }
 
-// etcdClient connects to one member by its pod's address, with the client certificate
-// the chart gave kubia-apiserver.
+// etcdClient connects to one member of the chart's etcd by its pod's address, with the
+// client certificate the chart gave kubia-apiserver.
 func etcdClient(t *testing.T, pod string) *clientv3.Client {
 	t.Helper()
 	secret := &corev1.Secret{}
 	if err := harness.Get(t).Client.Get(t.Context(), client.ObjectKey{Namespace: chartNamespace, Name: "kubia-etcd-tls"}, secret); err != nil {
 		t.Fatal(err)
 	}
-	cert, err := tls.X509KeyPair(secret.Data["client.crt"], secret.Data["client.key"])
+	return etcdClientAt(t, pod+".kubia-etcd."+chartNamespace+".svc", podIP(t, chartNamespace, pod),
+		pemPair{cert: secret.Data["client.crt"], key: secret.Data["client.key"]}, secret.Data["ca.crt"])
+}
+
+// etcdClientAt connects to the etcd member named host at address ip. Member certificates
+// name hosts, not pod addresses, and the client verifies the endpoint's host: the endpoint
+// is the name, dialled at the address (this machine does not resolve cluster names).
+func etcdClientAt(t *testing.T, host, ip string, clientCert pemPair, caPEM []byte) *clientv3.Client {
+	t.Helper()
+	cert, err := tls.X509KeyPair(clientCert.cert, clientCert.key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(secret.Data["ca.crt"])
-	p := &corev1.Pod{}
-	if err := harness.Get(t).Client.Get(t.Context(), client.ObjectKey{Namespace: chartNamespace, Name: pod}, p); err != nil {
-		t.Fatal(err)
-	}
-	// The member certificate names the headless Service's hosts, not pod addresses, and
-	// the client verifies the endpoint's host: the endpoint is the member's name, dialled
-	// at its pod's address (this machine does not resolve cluster names).
-	host := pod + ".kubia-etcd." + chartNamespace + ".svc"
-	podAddr := net.JoinHostPort(p.Status.PodIP, "2379")
+	pool.AppendCertsFromPEM(caPEM)
+	addr := net.JoinHostPort(ip, "2379")
 	c, err := clientv3.New(clientv3.Config{
 		Endpoints:   []string{"https://" + net.JoinHostPort(host, "2379")},
 		DialTimeout: 10 * time.Second,
 		DialOptions: []grpc.DialOption{grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "tcp", podAddr)
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 		})},
 		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool},
 	})
