@@ -186,3 +186,19 @@ func ExpectPage(ctx context.Context, url, want string) error {
 	}
 	return nil
 }
+
+// Helm runs the upstream Helm CLI (built by hack/kube) against the cluster; its output
+// is in the error when it fails.
+func Helm(ctx context.Context, t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	binDir, err := localcluster.DefaultBinDir()
+	if err != nil {
+		return "", err
+	}
+	args = append(args, "--kubeconfig", Get(t).Cluster.KubeconfigPath())
+	out, err := exec.CommandContext(ctx, filepath.Join(binDir, "helm"), args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,21 +26,6 @@ import (
 
 const chartNamespace = "kubia-system"
 
-// helm runs the upstream Helm CLI (built by hack/kube) against the cluster.
-func helm(ctx context.Context, t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	binDir, err := localcluster.DefaultBinDir()
-	if err != nil {
-		return "", err
-	}
-	args = append(args, "--kubeconfig", harness.Get(t).Cluster.KubeconfigPath())
-	out, err := exec.CommandContext(ctx, filepath.Join(binDir, "helm"), args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
-
 // The Helm chart installs kubia-controller-manager with two replicas under least-privilege
 // RBAC; they elect one leader, which alone reconciles; when it dies the other takes over.
 func TestChartInstallsControllersWithLeaderElection(t *testing.T) {
@@ -51,12 +34,12 @@ func TestChartInstallsControllersWithLeaderElection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := helm(t.Context(), t, "install", "kubia", chart, "--namespace", chartNamespace, "--create-namespace", "--wait", "--timeout", "3m"); err != nil {
+	if _, err := harness.Helm(t.Context(), t, "install", "kubia", chart, "--namespace", chartNamespace, "--create-namespace", "--wait", "--timeout", "3m"); err != nil {
 		t.Fatal(err)
 	}
 	// The chart's controllers watch every namespace: remove them before other tests run.
 	t.Cleanup(func() {
-		if _, err := helm(context.Background(), t, "uninstall", "kubia", "--namespace", chartNamespace, "--wait"); err != nil {
+		if _, err := harness.Helm(context.Background(), t, "uninstall", "kubia", "--namespace", chartNamespace, "--wait"); err != nil {
 			t.Error(err)
 		}
 	})

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -81,7 +80,7 @@ func installChart(t *testing.T, extra ...string) {
 		"--set", "apiserver.enabled=true", "--set", "replicas=1", "--wait", "--timeout", "5m"}, extra...)
 	t.Cleanup(func() {
 		// t.Context() has ended by now.
-		if _, err := helmErr(context.Background(), t, "uninstall", "kubia", "--namespace", chartNamespace, "--wait"); err != nil {
+		if _, err := harness.Helm(context.Background(), t, "uninstall", "kubia", "--namespace", chartNamespace, "--wait"); err != nil {
 			t.Error(err)
 		}
 	})
@@ -93,24 +92,11 @@ func installChart(t *testing.T, extra ...string) {
 
 func helm(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := helmErr(t.Context(), t, args...)
+	out, err := harness.Helm(t.Context(), t, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func helmErr(ctx context.Context, t *testing.T, args ...string) (string, error) {
-	binDir, err := localcluster.DefaultBinDir()
-	if err != nil {
-		return "", err
-	}
-	args = append(args, "--kubeconfig", harness.Get(t).Cluster.KubeconfigPath())
-	out, err := exec.CommandContext(ctx, filepath.Join(binDir, "helm"), args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
 }
 
 func aggregatorClient(t *testing.T) aggregator.Interface {
