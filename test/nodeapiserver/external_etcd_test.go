@@ -127,7 +127,7 @@ func runSharedEtcd(t *testing.T, ca *testCA) {
 	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "shared-etcd", Namespace: sharedEtcdNamespace},
-		Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "client", Port: 2379, TargetPort: intstr.FromString("client")}}},
+		Spec:       corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "client", Port: 2379, TargetPort: intstr.FromString("client")}}},
 	}
 	for _, obj := range []client.Object{pod, svc} {
 		if err := c.Create(t.Context(), obj); err != nil {
