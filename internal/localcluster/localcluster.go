@@ -84,6 +84,8 @@ type Cluster struct {
 	stopErr    error
 	// stopVolumes stops the node's volume provisioner; nil without one.
 	stopVolumes func()
+	// controllerManagerHealthy checks kube-controller-manager's /healthz.
+	controllerManagerHealthy func(context.Context) error
 }
 
 // Component names one running process of the cluster.
@@ -245,7 +247,8 @@ func (c *Cluster) startAll(ctx context.Context, bins map[string]string, creds cr
 	if err != nil {
 		return err
 	}
-	if err := manager.waitReady(ctx, httpCheck(componentClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", p.controllerManager))); err != nil {
+	c.controllerManagerHealthy = httpCheck(componentClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", p.controllerManager))
+	if err := manager.waitReady(ctx, c.controllerManagerHealthy); err != nil {
 		return err
 	}
 	if err := scheduler.waitReady(ctx, httpCheck(componentClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", p.scheduler))); err != nil {
@@ -352,17 +355,46 @@ func (c *Cluster) defaultServiceAccountExists(ctx context.Context) error {
 // watchForExits reports the first component that exits while the cluster is not stopping.
 func (c *Cluster) watchForExits() {
 	for _, p := range c.procs {
-		go func() {
-			<-p.exited
-			if c.stopping.Load() {
-				return
-			}
-			select {
-			case c.failed <- fmt.Errorf("%s exited unexpectedly (%v); end of its log:\n%s", p.name, p.err, p.logTail(20)):
-			default:
-			}
-		}()
+		c.watchForExit(p)
 	}
+}
+
+func (c *Cluster) watchForExit(p *process) {
+	go func() {
+		<-p.exited
+		if c.stopping.Load() || p.replaced.Load() {
+			return
+		}
+		select {
+		case c.failed <- fmt.Errorf("%s exited unexpectedly (%v); end of its log:\n%s", p.name, p.err, p.logTail(20)):
+		default:
+		}
+	}()
+}
+
+// RestartControllerManager stops kube-controller-manager and starts it again with the
+// same flags, then waits until it is healthy: its informers list and watch afresh, as
+// after a rollout. Tests need it after kube-aggregator moves an API group to another
+// server: watches opened before keep reading the old one. Not to be called concurrently
+// with Stop.
+func (c *Cluster) RestartControllerManager(ctx context.Context) error {
+	i := slices.IndexFunc(c.procs, func(p *process) bool { return p.name == KubeControllerManager })
+	if i < 0 || c.stopping.Load() {
+		return errors.New("localcluster: kube-controller-manager does not run")
+	}
+	old := c.procs[i]
+	old.replaced.Store(true)
+	if err := old.stop(stopGrace); err != nil {
+		return err
+	}
+	// It was started without extra environment variables (start, not startWithEnv).
+	p, err := startProcess(old.name, old.cmd.Path, old.cmd.Args[1:], nil, c.dirs.logs)
+	if err != nil {
+		return err
+	}
+	c.procs[i] = p
+	c.watchForExit(p)
+	return p.waitReady(ctx, c.controllerManagerHealthy)
 }
 
 // Failed delivers an error when a component exits on its own while the cluster runs.

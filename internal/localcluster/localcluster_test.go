@@ -80,6 +80,52 @@ func TestUnexpectedExitIsReported(t *testing.T) {
 	}
 }
 
+// TestRestartControllerManager restarts kube-controller-manager: a new process that
+// works (it creates a new namespace's default ServiceAccount), and no failure reported for
+// the old one's exit.
+func TestRestartControllerManager(t *testing.T) {
+	c := mustStart(t, Config{DataDir: t.TempDir()})
+	before := controllerManagerPID(t, c)
+	if err := c.RestartControllerManager(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if after := controllerManagerPID(t, c); after == before {
+		t.Fatalf("kube-controller-manager still runs as %d", before)
+	}
+	cs := clientset(t, c)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "after-restart"}}
+	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, err := cs.CoreV1().ServiceAccounts(ns.Name).Get(t.Context(), "default", metav1.GetOptions{})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no default ServiceAccount from the restarted kube-controller-manager: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	select {
+	case err := <-c.Failed():
+		t.Fatalf("the restart was reported as a failure: %v", err)
+	default:
+	}
+}
+
+func controllerManagerPID(t *testing.T, c *Cluster) int {
+	t.Helper()
+	for _, comp := range c.Components() {
+		if comp.Name == KubeControllerManager {
+			return comp.PID
+		}
+	}
+	t.Fatal("no kube-controller-manager among the components")
+	return 0
+}
+
 func mustStart(t *testing.T, cfg Config) *Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -22,6 +23,9 @@ type process struct {
 	// exited is closed once the process has been reaped; err then holds its exit status.
 	exited chan struct{}
 	err    error
+	// replaced is set before the process is stopped to be started anew: its exit is
+	// expected.
+	replaced atomic.Bool
 }
 
 // startProcess runs binary with args and extra environment variables env, appending its
@@ -179,3 +183,6 @@ func (p *Process) WaitServes(ctx context.Context, caFile, url string) error {
 
 // LogTail returns the last n lines of the process's log.
 func (p *Process) LogTail(n int) string { return p.p.logTail(n) }
+
+// PID returns the operating-system process ID, to read the process's memory.
+func (p *Process) PID() int { return p.p.pid() }

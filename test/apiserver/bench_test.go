@@ -3,8 +3,6 @@ package apiserver_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -53,7 +51,7 @@ func BenchmarkAPIPaths(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	directCfg := directConfig(b)
+	directCfg := harness.AggregatedAPIServer(b).DirectConfig()
 	direct := dynamicClient(b, directCfg)
 	preferProtobuf := func(cfg *rest.Config, gv schema.GroupVersion) *rest.RESTClient {
 		return typedClient(b, cfg, gv, runtime.ContentTypeProtobuf, runtime.ContentTypeProtobuf+","+runtime.ContentTypeJSON)
@@ -125,32 +123,6 @@ func typedList(ctx context.Context, c *rest.RESTClient, ns, mediaType string) er
 		return fmt.Errorf("listed %d in %s, want 1000 in %s", len(list.Items), got, mediaType)
 	}
 	return nil
-}
-
-// directConfig reaches kubia-apiserver without kube-apiserver, as the aggregator does: the
-// front-proxy client certificate and the user in X-Remote-* headers (an admin here).
-func directConfig(b *testing.B) *rest.Config {
-	srv := harness.AggregatedAPIServer(b)
-	pki := filepath.Join(filepath.Dir(harness.Get(b).Cluster.KubeconfigPath()), "pki")
-	cfg := &rest.Config{
-		Host: "https://" + srv.URLHost(),
-		TLSClientConfig: rest.TLSClientConfig{
-			CAFile:     srv.CAFile,
-			ServerName: "website-api.kubia-system.svc",
-			CertFile:   filepath.Join(pki, "front-proxy-client.crt"),
-			KeyFile:    filepath.Join(pki, "front-proxy-client.key"),
-		},
-		QPS: -1,
-	}
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
-			req = req.Clone(req.Context())
-			req.Header.Set("X-Remote-User", "kubernetes-admin")
-			req.Header.Set("X-Remote-Group", "system:masters")
-			return rt.RoundTrip(req)
-		})
-	})
-	return cfg
 }
 
 func installBaselineCRD(b *testing.B) {

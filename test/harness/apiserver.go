@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	certutil "k8s.io/client-go/util/cert"
 	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
@@ -51,6 +54,8 @@ type APIServer struct {
 	// CAFile verifies its serving certificate.
 	CAFile     string
 	etcd, proc *localcluster.Process
+	// release undoes StartAPIServer; nil for Main's server.
+	release func() error
 }
 
 // WithAPIServer serves extensions.example.com from kubia-apiserver instead of the CRD
@@ -72,8 +77,10 @@ func AggregatedAPIServer(t testing.TB) *APIServer {
 var apiServer *APIServer
 
 // StartAPIServer starts kubia-apiserver in the middle of a test on a cluster whose
-// Websites the CRD serves, taking the group over as switching modes does; it runs until
-// the test binary ends. Main must not have been given WithAPIServer.
+// Websites the CRD serves, taking the group over as switching modes does. Stop, or else
+// the end of the test, gives the group back to the CRD and stops kubia-apiserver, so later
+// tests of the binary find the cluster as Main made it. Main must not have been given
+// WithAPIServer.
 func StartAPIServer(t testing.TB) *APIServer {
 	t.Helper()
 	if apiServer != nil {
@@ -91,16 +98,90 @@ func StartAPIServer(t testing.TB) *APIServer {
 	s, err := startAPIServer(t.Context(), e.Cluster, dataDir, nodeIP)
 	if s != nil {
 		apiServer = s
+		s.release = func() error {
+			defer func() {
+				s.stop()
+				apiServer = nil
+				_ = os.RemoveAll(dataDir)
+			}()
+			return unregister(e.Cluster)
+		}
 		t.Cleanup(func() {
-			s.stop()
-			apiServer = nil
-			_ = os.RemoveAll(dataDir)
+			if apiServer != s { // stopped already
+				return
+			}
+			if err := s.Stop(); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// Stop gives the group back to the CRD, then stops kubia-apiserver and its etcd and
+// removes their data. It is for a server StartAPIServer started; Main's runs until the
+// test binary ends.
+func (s *APIServer) Stop() error {
+	if s.release == nil || apiServer != s {
+		return errors.New("harness: Stop is for the running kubia-apiserver of StartAPIServer")
+	}
+	return s.release()
+}
+
+// unregister undoes register: it deletes the group's APIServices, which kube-aggregator
+// then registers again for the versions the Website CRD serves, as for any CRD, waits until
+// v1 is served locally once more, and deletes the Service the APIServices named.
+func unregister(cluster *localcluster.Cluster) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	agg, err := aggregator.NewForConfig(cluster.RESTConfig())
+	if err != nil {
+		return err
+	}
+	for _, name := range registration.Names {
+		err := agg.ApiregistrationV1().APIServices().Delete(ctx, name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("giving APIService %s back to the CRD: %w", name, err)
+		}
+	}
+	name := "v1." + registration.Group
+	err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil //nolint:nilerr // not registered again yet
+		}
+		return registration.IsCRDs(svc) && svc.Spec.Service == nil && isAvailable(svc), nil
+	})
+	if err != nil {
+		return fmt.Errorf("APIService %s not served by the CRD again: %w", name, err)
+	}
+	cs, err := kubernetes.NewForConfig(cluster.RESTConfig())
+	if err != nil {
+		return err
+	}
+	// createService's EndpointSlice (with a node) has no owner reference: the Service's
+	// deletion would leave it behind.
+	err = cs.DiscoveryV1().EndpointSlices(apiServerNamespace).Delete(ctx, apiServerService, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting EndpointSlice %s: %w", apiServerService, err)
+	}
+	err = cs.CoreV1().Services(apiServerNamespace).Delete(ctx, apiServerService, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting Service %s: %w", apiServerService, err)
+	}
+	return nil
+}
+
+func isAvailable(svc *apiregv1.APIService) bool {
+	for _, cond := range svc.Status.Conditions {
+		if cond.Type == apiregv1.Available {
+			return cond.Status == apiregv1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // startAPIServer runs kubia-apiserver on this machine: on loopback behind an ExternalName
@@ -216,6 +297,45 @@ func (s *APIServer) KillEtcd() error { return s.etcd.Kill() }
 
 // URLHost is the host:port kubia-apiserver serves at, bypassing the aggregator.
 func (s *APIServer) URLHost() string { return net.JoinHostPort(s.address, strconv.Itoa(s.Port)) }
+
+// PID is kubia-apiserver's process ID.
+func (s *APIServer) PID() int { return s.proc.PID() }
+
+// EtcdPID is the process ID of kubia-apiserver's etcd.
+func (s *APIServer) EtcdPID() int { return s.etcd.PID() }
+
+// EtcdURL is where kubia-apiserver's etcd answers clients (plain HTTP on loopback), its
+// /metrics included.
+func (s *APIServer) EtcdURL() string { return "http://127.0.0.1:" + strconv.Itoa(s.etcdPort) }
+
+// DirectConfig reaches kubia-apiserver without kube-apiserver, as the aggregator does:
+// with the front-proxy client certificate and the user (an admin) in X-Remote-* headers.
+// Its paths are kubia-apiserver's own, /metrics included.
+func (s *APIServer) DirectConfig() *rest.Config {
+	pki := filepath.Join(filepath.Dir(s.kubeconfig), "pki")
+	cfg := &rest.Config{
+		Host: "https://" + s.URLHost(),
+		TLSClientConfig: rest.TLSClientConfig{
+			CAFile:     s.CAFile,
+			ServerName: apiServerService + "." + apiServerNamespace + ".svc",
+			CertFile:   filepath.Join(pki, "front-proxy-client.crt"),
+			KeyFile:    filepath.Join(pki, "front-proxy-client.key"),
+		},
+		QPS: -1,
+	}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return remoteAdmin{rt} })
+	return cfg
+}
+
+// remoteAdmin names an admin in the headers the aggregator would set.
+type remoteAdmin struct{ next http.RoundTripper }
+
+func (a remoteAdmin) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("X-Remote-User", "kubernetes-admin")
+	req.Header.Set("X-Remote-Group", "system:masters")
+	return a.next.RoundTrip(req)
+}
 
 func (s *APIServer) stop() {
 	for _, p := range []*localcluster.Process{s.proc, s.etcd} {

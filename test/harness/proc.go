@@ -64,3 +64,54 @@ func KillContainer(t testing.TB, namespace, pod, command string) {
 		t.Fatalf("no %s process of pod %s found on the node", command, pod)
 	}
 }
+
+// userHZ is the unit of /proc's CPU times: USER_HZ, 100 on every Linux architecture Go
+// builds for (the kernel's internal HZ differs, but /proc converts).
+const userHZ = 100
+
+// CPUSeconds returns the CPU time (user and system, all threads) process pid has used,
+// for benchmarks that tell where a phase's time went.
+func CPUSeconds(pid int) (float64, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces and parentheses: fields count
+	// from after the last ')', where the third field (state) comes first.
+	end := strings.LastIndexByte(string(stat), ')')
+	if end < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	fields := strings.Fields(string(stat)[end+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return ticksToSeconds(fields[11:13]) // utime and stime, fields 14 and 15
+}
+
+// MachineCPUSeconds returns the CPU time all processes on the machine have used since
+// boot (every state but idle and iowait), to compare a phase's processes with the rest.
+func MachineCPUSeconds() (float64, error) {
+	stat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(stat), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	return ticksToSeconds(append(fields[1:4:4], fields[6:9]...))
+}
+
+func ticksToSeconds(fields []string) (float64, error) {
+	total := 0
+	for _, f := range fields {
+		ticks, err := strconv.Atoi(f)
+		if err != nil {
+			return 0, fmt.Errorf("CPU time %q: %w", f, err)
+		}
+		total += ticks
+	}
+	return float64(total) / userHZ, nil
+}
