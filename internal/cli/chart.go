@@ -93,7 +93,7 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, w
 		if err := registration.WaitAvailable(ctx, agg, 2*time.Minute, registration.Names...); err != nil {
 			return "", fmt.Errorf("kubia-apiserver is installed but not available: %w%s", err, podsSummary(ctx, c, releaseNamespace))
 		}
-		if err := finishSwitch(ctx, c, dataDir); err != nil {
+		if err := finishSwitch(ctx, cluster, c, dataDir); err != nil {
 			return "", err
 		}
 	}
@@ -293,10 +293,12 @@ func completeTakeOver(ctx context.Context, agg aggregator.Interface, c client.Cl
 	return nil
 }
 
-// finishSwitch ends a switch from the CRD: kubia-controller-manager starts again (watches
-// it opened before the switch stay on the CRD's storage until they end), then the saved
-// Websites are created in kubia-apiserver and get their children back.
-func finishSwitch(ctx context.Context, c client.Client, dataDir string) error {
+// finishSwitch ends a switch from the CRD: kubia-controller-manager and
+// kube-controller-manager start again (watches opened before the switch stay on the CRD's
+// storage until they time out, up to an hour: kube-controller-manager's garbage collector
+// would not see kubia-apiserver's Websites, nor delete a deleted one's children, until
+// then), then the saved Websites are created in kubia-apiserver and get their children back.
+func finishSwitch(ctx context.Context, cluster *localcluster.Cluster, c client.Client, dataDir string) error {
 	file := migrationFile(dataDir)
 	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -305,6 +307,9 @@ func finishSwitch(ctx context.Context, c client.Client, dataDir string) error {
 		client.MatchingLabels{"app.kubernetes.io/name": "kubia-controller-manager"})
 	if err != nil {
 		return fmt.Errorf("restarting kubia-controller-manager after the switch: %w", err)
+	}
+	if err := cluster.RestartControllerManager(ctx); err != nil {
+		return fmt.Errorf("restarting kube-controller-manager after the switch: %w", err)
 	}
 	if err := website.MigrateImport(ctx, c, file, io.Discard); err != nil {
 		return fmt.Errorf("moving the CRD's Websites into kubia-apiserver (%s): %w", file, err)

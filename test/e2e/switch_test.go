@@ -13,7 +13,7 @@ import (
 // TestUpSwitchesWebsitesToAPIServer starts `kubia up --websites=crd`, makes a Website,
 // then starts `kubia up` (kubia-apiserver, the default) on the same data dir: the
 // Website is carried over (a new UID, now also served as v1alpha1) and its Deployment
-// and Service are the same objects, owned by it.
+// and Service are the same objects, owned by it; the garbage collector deletes them with it.
 func TestUpSwitchesWebsitesToAPIServer(t *testing.T) {
 	requireNodeHost(t)
 	dataDir := t.TempDir()
@@ -49,6 +49,12 @@ func TestUpSwitchesWebsitesToAPIServer(t *testing.T) {
 		t.Errorf("children's owners after the switch: %q, want the new Website %s twice", owners, newUID)
 	}
 	assertBookAPIService(t, kubeconfig)
+	// kube-controller-manager's garbage collector sees kubia-apiserver's Websites: a
+	// foreground deletion waits for it to delete the children first.
+	kubectl(t, kubeconfig, "delete", "website", "site", "--cascade=foreground", "--timeout=2m")
+	if out, err := kubectlErr(kubeconfig, "get", "deployment/site-website", "service/site-website"); err == nil {
+		t.Errorf("the Website's children after its foreground deletion:\n%s", out)
+	}
 	up.stop(t, syscall.SIGTERM, stopLimit)
 }
 
