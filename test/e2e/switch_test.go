@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kubia-dev/kubia/test/harness"
 )
@@ -63,11 +66,15 @@ func TestUpSwitchesWebsitesToAPIServer(t *testing.T) {
 // endpoints copied in; the chart's caBundle is kept, and Websites are served through it.
 func assertBookAPIService(t *testing.T, kubeconfig string) {
 	t.Helper()
-	slices := kubectl(t, kubeconfig, "-n", "default", "get", "endpointslices", "-l", "kubernetes.io/service-name=website-api",
-		"-o", "jsonpath={.items[*].endpoints[*].addresses[0]}")
-	if slices == "" {
-		t.Fatal("Service default/website-api has no endpoints copied from kubia-apiserver's")
-	}
+	// kubia-controller-manager copies them once it runs again after the switch.
+	harness.Eventually(t, 2*time.Minute, "Service default/website-api has kubia-apiserver's endpoints", func(context.Context) error {
+		addresses, err := kubectlErr(kubeconfig, "-n", "default", "get", "endpointslices", "-l", "kubernetes.io/service-name=website-api",
+			"-o", "jsonpath={.items[*].endpoints[*].addresses[0]}")
+		if err != nil || addresses == "" {
+			return fmt.Errorf("none copied (%v)", err)
+		}
+		return nil
+	})
 	kubectl(t, kubeconfig, "apply", "-f", harness.BookPath(t, "website-apiservice.yaml"))
 	const name = "apiservice/v1alpha1.extensions.example.com"
 	if got := kubectl(t, kubeconfig, "get", name, "-o", "jsonpath={.spec.service.namespace}/{.spec.service.name} {.spec.insecureSkipTLSVerify}"); got != "default/website-api " {
