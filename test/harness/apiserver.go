@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 	certutil "k8s.io/client-go/util/cert"
 	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	apiregv1helper "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1/helper"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"k8s.io/utils/ptr"
 
@@ -153,7 +154,7 @@ func unregister(cluster *localcluster.Cluster) error {
 		if err != nil {
 			return false, nil //nolint:nilerr // not registered again yet
 		}
-		return registration.IsCRDs(svc) && svc.Spec.Service == nil && isAvailable(svc), nil
+		return registration.IsCRDs(svc) && svc.Spec.Service == nil && apiregv1helper.IsAPIServiceConditionTrue(svc, apiregv1.Available), nil
 	})
 	if err != nil {
 		return fmt.Errorf("APIService %s not served by the CRD again: %w", name, err)
@@ -173,15 +174,6 @@ func unregister(cluster *localcluster.Cluster) error {
 		return fmt.Errorf("deleting Service %s: %w", apiServerService, err)
 	}
 	return nil
-}
-
-func isAvailable(svc *apiregv1.APIService) bool {
-	for _, cond := range svc.Status.Conditions {
-		if cond.Type == apiregv1.Available {
-			return cond.Status == apiregv1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // startAPIServer runs kubia-apiserver on this machine: on loopback behind an ExternalName
@@ -261,7 +253,7 @@ func (s *APIServer) StartEtcd() error {
 	if err != nil {
 		return err
 	}
-	client := "http://127.0.0.1:" + strconv.Itoa(s.etcdPort)
+	client := s.EtcdURL()
 	peer := "http://127.0.0.1:" + strconv.Itoa(s.etcdPeerPort)
 	s.etcd, err = localcluster.StartProcess("etcd", filepath.Join(binDir, "etcd"), []string{
 		"--name=kubia-apiserver", "--data-dir=" + filepath.Join(s.dir, "etcd"),
