@@ -55,7 +55,7 @@ func TestChartAggregatedMode(t *testing.T) {
 		restarts := restartCount(t, "kubia-etcd-0")
 		harness.KillContainer(t, chartNamespace, "kubia-etcd-0", "etcd")
 		waitRestarted(t, "kubia-etcd-0", restarts)
-		waitReady(t, "statefulset", "kubia-etcd", 3)
+		waitEtcdReady(t, 3)
 		assertWebsites(t, ns, sites)
 	})
 	t.Run("kubia-apiserver's pods killed", func(t *testing.T) { apiServerPodsKilled(t, ns, sites) })
@@ -156,26 +156,29 @@ func assertWebsites(t *testing.T, ns string, want map[string]types.UID) {
 	}
 }
 
-// waitReady waits until the Deployment or StatefulSet has ready replicas, all of them.
-func waitReady(t *testing.T, kind, name string, replicas int32) {
+// waitAPIServersReady waits until the kubia-apiserver Deployment has exactly n ready replicas.
+func waitAPIServersReady(t *testing.T, n int32) {
 	t.Helper()
-	var obj client.Object = &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: chartNamespace}}
-	if kind == "statefulset" {
-		obj = &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: chartNamespace}}
-	}
-	harness.WaitFor(t, obj, timeout, fmt.Sprintf("%s %s has %d ready replicas", kind, name, replicas), func() error {
-		ready := int32(0)
-		switch o := obj.(type) {
-		case *appsv1.Deployment:
-			ready = o.Status.ReadyReplicas
-		case *appsv1.StatefulSet:
-			ready = o.Status.ReadyReplicas
-		}
-		if ready != replicas {
-			return fmt.Errorf("%d ready", ready)
-		}
-		return nil
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "kubia-apiserver", Namespace: chartNamespace}}
+	harness.WaitFor(t, deploy, timeout, fmt.Sprintf("kubia-apiserver has %d ready replicas", n), func() error {
+		return readyReplicas(deploy.Status.ReadyReplicas, n)
 	})
+}
+
+// waitEtcdReady waits until the etcd StatefulSet has exactly n ready members.
+func waitEtcdReady(t *testing.T, n int32) {
+	t.Helper()
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "kubia-etcd", Namespace: chartNamespace}}
+	harness.WaitFor(t, sts, timeout, fmt.Sprintf("etcd has %d ready members", n), func() error {
+		return readyReplicas(sts.Status.ReadyReplicas, n)
+	})
+}
+
+func readyReplicas(ready, want int32) error {
+	if ready != want {
+		return fmt.Errorf("%d ready", ready)
+	}
+	return nil
 }
 
 // scaleEtcd sets the etcd StatefulSet's replicas and waits until exactly that many
@@ -200,7 +203,7 @@ func scaleEtcd(t *testing.T, replicas int32) {
 		}
 		return nil
 	})
-	waitReady(t, "statefulset", "kubia-etcd", replicas)
+	waitEtcdReady(t, replicas)
 }
 
 func etcdPods(ctx context.Context, t *testing.T) []corev1.Pod {
@@ -266,7 +269,7 @@ func apiServerPodsKilled(t *testing.T, ns string, sites map[string]types.UID) {
 		}
 		return fmt.Errorf("still there (%v)", err)
 	})
-	waitReady(t, "deployment", "kubia-apiserver", 2)
+	waitAPIServersReady(t, 2)
 	assertWebsites(t, ns, sites)
 	// A client retries what the aggregator refuses while it still counts the APIService
 	// unavailable (it checks the endpoints again on its own schedule).
@@ -315,7 +318,7 @@ func waitRestarted(t *testing.T, pod string, before int32) {
 // an answer that claims the Websites are gone; with etcd back, all are there.
 func etcdDown(t *testing.T, ns string, sites map[string]types.UID) {
 	scaleEtcd(t, 0)
-	waitReady(t, "deployment", "kubia-apiserver", 0)
+	waitAPIServersReady(t, 0)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	var list extensionsv1.WebsiteList
@@ -330,7 +333,7 @@ func etcdDown(t *testing.T, ns string, sites map[string]types.UID) {
 		t.Fatalf("listing Websites with etcd down: %v, want a 5xx or a timeout", err)
 	}
 	scaleEtcd(t, 3)
-	waitReady(t, "deployment", "kubia-apiserver", 2)
+	waitAPIServersReady(t, 2)
 	assertWebsites(t, ns, sites)
 }
 
