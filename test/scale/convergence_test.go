@@ -31,13 +31,16 @@ import (
 	"github.com/kubia-dev/kubia/test/harness"
 )
 
-// BenchmarkWebsiteConvergence measures three phases in one cluster, one after the other,
+// BenchmarkWebsiteConvergence measures four phases in one cluster, one after the other,
 // each in a namespace of its own that is deleted (and gone) before the next begins:
 //
 //   - the baseline: a client with 16 workers creates what N (KUBIA_BENCH_WEBSITES,
 //     default 1000) Websites contain, a Deployment and a NodePort Service each, and waits
 //     until kube-controller-manager (QPS 1000) has made every ReplicaSet and Pod and every
 //     Service has its node port;
+//   - the CRD floor (crdFloor): the same client also creates the Websites, owning the
+//     children, and writes each one's status once, with no controller: the least any
+//     controller of the Website CRD could cost;
 //   - N Websites served by the CRD, until every Website's status has its node port
 //     (status.url waits for a web server, which no pod here becomes) and every ReplicaSet
 //     and Pod exists, the baseline's wait plus the Website's own status;
@@ -51,8 +54,8 @@ import (
 // does not.
 //
 // Deleting each phase's namespace keeps the phases alike (none starts among the objects of
-// another) and gives their node ports back: three phases of 1000 NodePort Services
-// would need 3000 of the 2768 ports in kube-apiserver's default range (30000-32767, which
+// another) and gives their node ports back: four phases of 1000 NodePort Services
+// would need 4000 of the 2768 ports in kube-apiserver's default range (30000-32767, which
 // internal/localcluster does not change).
 func BenchmarkWebsiteConvergence(b *testing.B) {
 	n := envInt("KUBIA_BENCH_WEBSITES", 1000)
@@ -63,6 +66,7 @@ func BenchmarkWebsiteConvergence(b *testing.B) {
 	ensureNode(b)
 	for b.Loop() {
 		base := baseline(b, n, clusterServers(b))
+		floor := crdFloor(b, n, clusterServers(b))
 		crd := websites(b, "CRD mode", n, steady, clusterServers(b))
 		srv := harness.StartAPIServer(b)
 		watchAggregatedWebsites(b)
@@ -71,8 +75,10 @@ func BenchmarkWebsiteConvergence(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(base.Seconds(), "s-baseline")
+		b.ReportMetric(floor.Seconds(), "s-crd-floor")
 		b.ReportMetric(crd.took.Seconds(), "s-websites-crd")
 		b.ReportMetric(aggregated.took.Seconds(), "s-websites-aggregated")
+		b.ReportMetric(floor.Seconds()/base.Seconds(), "x-crd-floor-of-baseline")
 		b.ReportMetric(crd.took.Seconds()/base.Seconds(), "x-crd-of-baseline")
 		b.ReportMetric(aggregated.took.Seconds()/crd.took.Seconds(), "x-aggregated-of-crd")
 		crd.report(b, n, "crd")
@@ -173,6 +179,70 @@ func baselineService(ns string, i int) *corev1.Service {
 		Spec: corev1.ServiceSpec{
 			Type: corev1.ServiceTypeNodePort, Selector: labels,
 			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
+		},
+	}
+}
+
+// crdFloor does, without Kubia's controller, the writes a Website in CRD mode cannot do
+// without, and returns the time until it converged as the Website phases do: the 16
+// workers create Website i, then its Deployment and Service (shaped like the baseline's,
+// owned by the Website as the controller's children are), then patch the Website's status
+// once with the node port and conditions shaped like the controller's. No reads, no
+// events, no reconcile: what any controller of a Website CRD costs at least, so its ratio
+// to the baseline is the least CRD mode could reach.
+func crdFloor(b *testing.B, n int, on servers) time.Duration {
+	ns := harness.Namespace(b)
+	watched, stop := watchNamespace(b, ns, &extensionsv1.Website{}, &appsv1.ReplicaSet{}, &corev1.Pod{})
+	before := on.read(b)
+	began := before.at
+	inParallel(b, n, func(ctx context.Context, c client.Client, i int) error {
+		site := &extensionsv1.Website{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("w%d", i), Namespace: ns},
+			Spec:       extensionsv1.WebsiteSpec{GitRepo: fmt.Sprintf("https://%s/site-%d.git", localcluster.DefaultNodeIP, i)},
+		}
+		if err := c.Create(ctx, site); err != nil {
+			return err
+		}
+		owner := metav1.NewControllerRef(site, extensionsv1.GroupVersion.WithKind("Website"))
+		deploy, svc := baselineDeployment(ns, i), baselineService(ns, i)
+		deploy.OwnerReferences, svc.OwnerReferences = []metav1.OwnerReference{*owner}, []metav1.OwnerReference{*owner}
+		if err := c.Create(ctx, deploy); err != nil {
+			return err
+		}
+		if err := c.Create(ctx, svc); err != nil {
+			return err
+		}
+		before := site.DeepCopy()
+		site.Status = floorStatus(site.Generation, svc.Spec.Ports[0].NodePort)
+		return c.Status().Patch(ctx, site, client.MergeFrom(before))
+	})
+	b.Logf("CRD floor: created %d Websites and their children in %s", n, time.Since(began))
+	took := waitConverged(b, began, watched, n, map[string]check{
+		"Websites report their node port": websitesReported,
+		"ReplicaSets and Pods created":    childrenCreated,
+	})
+	logBetween(b, "the CRD floor until converged", before, on.read(b))
+	stop()
+	deleteNamespace(b, ns)
+	return took
+}
+
+// floorStatus is shaped like the status the controller first writes: the node port, and
+// its four conditions while the web server is not up.
+func floorStatus(generation int64, nodePort int32) extensionsv1.WebsiteStatus {
+	now := metav1.Now()
+	rolling := "0 of 1 web servers available"
+	condition := func(typ string, status metav1.ConditionStatus, reason, message string) metav1.Condition {
+		return metav1.Condition{Type: typ, Status: status, Reason: reason, Message: message,
+			ObservedGeneration: generation, LastTransitionTime: now}
+	}
+	return extensionsv1.WebsiteStatus{
+		ObservedGeneration: generation, NodePort: nodePort,
+		Conditions: []metav1.Condition{
+			condition(website.ConditionReady, metav1.ConditionFalse, website.ReasonRollingOut, rolling),
+			condition(website.ConditionProgressing, metav1.ConditionTrue, website.ReasonRollingOut, rolling),
+			condition(website.ConditionDegraded, metav1.ConditionFalse, website.ReasonAsExpected, rolling),
+			condition(website.ConditionSynced, metav1.ConditionUnknown, website.ReasonWaitingForSync, "No kubia-sync has finished a sync yet"),
 		},
 	}
 }

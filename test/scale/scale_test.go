@@ -73,13 +73,20 @@ func ensureNode(b *testing.B) {
 
 // createAll creates n objects made by newObj with 16 workers, like a busy user or CI.
 func createAll(b *testing.B, n int, newObj func(i int) client.Object) {
+	inParallel(b, n, func(ctx context.Context, c client.Client, i int) error {
+		return c.Create(ctx, newObj(i))
+	})
+}
+
+// inParallel runs do for 0 to n-1 with 16 workers; the benchmark fails on the first error.
+func inParallel(b *testing.B, n int, do func(ctx context.Context, c client.Client, i int) error) {
 	c := harness.Get(b).Client
 	var wg sync.WaitGroup
 	next := atomic.Int64{}
 	for range 16 {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				if err := c.Create(context.Background(), newObj(i)); err != nil {
+				if err := do(context.Background(), c, i); err != nil {
 					b.Error(err)
 					return
 				}
