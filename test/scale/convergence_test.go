@@ -92,6 +92,7 @@ func BenchmarkWebsiteConvergence(b *testing.B) {
 func baseline(b *testing.B, n int, on servers) time.Duration {
 	ns := harness.Namespace(b)
 	watched, stop := watchNamespace(b, ns, &appsv1.ReplicaSet{}, &corev1.Pod{}, &corev1.Service{})
+	waitQuiet(b)
 	before := on.read(b)
 	began := before.at
 	createAll(b, 2*n, func(i int) client.Object {
@@ -193,6 +194,7 @@ func baselineService(ns string, i int) *corev1.Service {
 func crdFloor(b *testing.B, n int, on servers) time.Duration {
 	ns := harness.Namespace(b)
 	watched, stop := watchNamespace(b, ns, &extensionsv1.Website{}, &appsv1.ReplicaSet{}, &corev1.Pod{})
+	waitQuiet(b)
 	before := on.read(b)
 	began := before.at
 	inParallel(b, n, func(ctx context.Context, c client.Client, i int) error {
@@ -271,6 +273,7 @@ func websites(b *testing.B, mode string, n int, steady time.Duration, on servers
 	counter := &writeCounter{}
 	stopController := startController(b, ns, counter)
 	watched, stopWatch := watchNamespace(b, ns, &extensionsv1.Website{}, &appsv1.ReplicaSet{}, &corev1.Pod{})
+	waitQuiet(b)
 	counter.take() // the controller's start
 	before := on.read(b)
 	began := before.at

@@ -7,11 +7,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/kubia-dev/kubia/test/harness"
 )
 
 // apiWrites reads the servers' counts of writes so far by resource, subresource and verb
@@ -93,4 +96,29 @@ func logBetween(b *testing.B, phase string, before, after reading) {
 	b.Logf("API writes during %s: %.0f\n%s\nCPU seconds in %.1f s on %d cores: %s; the machine %.1f, other processes %.1f",
 		phase, total, strings.Join(lines, "\n"), after.at.Sub(before.at).Seconds(), runtime.NumCPU(),
 		strings.Join(cpu, ", "), machine, machine-ours)
+}
+
+// waitQuiet waits until the machine has used under a tenth of its CPU for 3 s, so that
+// each phase starts on a cluster at rest rather than among the work the last one left
+// (a namespace's deletion, kube-controller-manager's relists after a restart). It gives
+// up after 3 minutes, saying so.
+func waitQuiet(b *testing.B) {
+	const window = 3 * time.Second
+	began := time.Now()
+	for time.Since(began) < 3*time.Minute {
+		before, err := harness.MachineCPUSeconds()
+		if err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(window)
+		after, err := harness.MachineCPUSeconds()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if busy := (after - before) / (window.Seconds() * float64(runtime.NumCPU())); busy < 0.1 {
+			b.Logf("the machine is quiet (%.0f %% busy) after %s", 100*busy, time.Since(began).Round(time.Second))
+			return
+		}
+	}
+	b.Logf("the machine was still busy after %s; starting anyway", time.Since(began).Round(time.Second))
 }
