@@ -53,6 +53,9 @@ krew-package:
 ## kubia-apiserver's conversions, defaulters, OpenAPI definitions and protobuf serialization
 ## (k8s.io/code-generator, kube-openapi; protoc from `make deps`) for the versions it serves
 API_SERVED := ./api/extensions/v1 ./api/extensions/v1alpha1
+## OPENSHIFT_SERVED: OpenShift's own types that kubia-apiserver serves (their Go code comes
+## generated with github.com/openshift/api; only their OpenAPI definitions are made here)
+OPENSHIFT_SERVED := github.com/openshift/api/template/v1
 generate:
 	hack/update-protobuf.sh $(API_SERVED)
 	go tool controller-gen object paths=./api/...
@@ -67,7 +70,7 @@ generate:
 		--output-dir internal/apiserver/openapi --output-pkg github.com/kubia-dev/kubia/internal/apiserver/openapi \
 		--report-filename hack/openapi-violations.list --output-model-name-file zz_generated.model_name.go \
 		k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime k8s.io/apimachinery/pkg/version \
-		$(API_SERVED)
+		k8s.io/api/core/v1 $(OPENSHIFT_SERVED) $(API_SERVED)
 
 ## verify-generate: fail when generated files differ from what `make generate` writes
 verify-generate:

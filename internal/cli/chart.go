@@ -90,7 +90,7 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, w
 		if err := completeTakeOver(ctx, agg, c); err != nil {
 			return "", err
 		}
-		if err := registration.WaitAvailable(ctx, agg, 2*time.Minute, registration.Names...); err != nil {
+		if err := registration.WaitAvailable(ctx, agg, 2*time.Minute, registration.Names()...); err != nil {
 			return "", fmt.Errorf("kubia-apiserver is installed but not available: %w%s", err, podsSummary(ctx, c, releaseNamespace))
 		}
 		if err := finishSwitch(ctx, cluster, c, dataDir); err != nil {
@@ -235,7 +235,7 @@ func migrationFile(dataDir string) string { return filepath.Join(dataDir, "websi
 // CRD's registration leaves them alone).
 func switchFromCRD(ctx context.Context, agg aggregator.Interface, c client.Client, dataDir string) error {
 	saved := false // the Websites, once
-	for _, name := range registration.Names {
+	for _, name := range registration.Names() {
 		svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			continue
@@ -276,8 +276,8 @@ func completeTakeOver(ctx context.Context, agg aggregator.Interface, c client.Cl
 	if err := c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "website-api-tls"}, &tls); err != nil {
 		return fmt.Errorf("reading kubia-apiserver's CA: %w", err)
 	}
-	for version := range registration.VersionPriorities {
-		name := version + "." + registration.Group
+	for _, a := range registration.APIServices {
+		name := a.Name()
 		svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -285,7 +285,7 @@ func completeTakeOver(ctx context.Context, agg aggregator.Interface, c client.Cl
 		if svc.Spec.Service != nil {
 			continue // the chart's already
 		}
-		svc.Spec = registration.Spec(version, releaseNamespace, "website-api", 443, tls.Data["ca.crt"])
+		svc.Spec = registration.Spec(a, releaseNamespace, "website-api", 443, tls.Data["ca.crt"])
 		if _, err := agg.ApiregistrationV1().APIServices().Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("pointing APIService %s at kubia-apiserver: %w", name, err)
 		}

@@ -142,13 +142,13 @@ func unregister(cluster *localcluster.Cluster) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range registration.Names {
+	for _, name := range registration.Names() {
 		err := agg.ApiregistrationV1().APIServices().Delete(ctx, name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("giving APIService %s back to the CRD: %w", name, err)
 		}
 	}
-	name := "v1." + registration.Group
+	name := "v1." + registration.WebsiteGroup
 	err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		svc, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -359,19 +359,19 @@ func (s *APIServer) register(ctx context.Context, cluster *localcluster.Cluster)
 	if err != nil {
 		return err
 	}
-	for version := range registration.VersionPriorities {
+	for _, a := range registration.APIServices {
 		apisvc := &apiregv1.APIService{
-			ObjectMeta: metav1.ObjectMeta{Name: version + "." + registration.Group},
-			Spec:       registration.Spec(version, apiServerNamespace, apiServerService, int32(s.Port), ca),
+			ObjectMeta: metav1.ObjectMeta{Name: a.Name()},
+			Spec:       registration.Spec(a, apiServerNamespace, apiServerService, int32(s.Port), ca),
 		}
 		if err := createOrTakeOver(ctx, agg, apisvc); err != nil {
 			return err
 		}
 	}
-	if err := registration.WaitAvailable(ctx, agg, 2*time.Minute, registration.Names...); err != nil {
+	if err := registration.WaitAvailable(ctx, agg, 2*time.Minute, registration.Names()...); err != nil {
 		return err
 	}
-	return waitOpenAPIV3(ctx, cs, "apis/extensions.example.com/v1", "apis/extensions.example.com/v1alpha1")
+	return waitOpenAPIV3(ctx, cs, "apis/extensions.example.com/v1", "apis/extensions.example.com/v1alpha1", "apis/template.openshift.io/v1")
 }
 
 // waitOpenAPIV3 waits until kube-apiserver's OpenAPI v3 discovery lists the group

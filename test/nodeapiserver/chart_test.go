@@ -50,6 +50,7 @@ func TestChartAggregatedMode(t *testing.T) {
 			t.Fatalf("etcd members %v, want 3", members)
 		}
 	})
+	t.Run("templates for edit and view", func(t *testing.T) { templatesThroughRoles(t, ns) })
 	t.Run("one etcd member gone", func(t *testing.T) { oneEtcdMemberGone(t, ns, sites) })
 	t.Run("etcd member killed", func(t *testing.T) {
 		restarts := restartCount(t, "kubia-etcd-0")
@@ -85,7 +86,7 @@ func installChart(t *testing.T, extra ...string) {
 		}
 	})
 	helm(t, args...)
-	if err := registration.WaitAvailable(t.Context(), aggregatorClient(t), timeout, registration.Names...); err != nil {
+	if err := registration.WaitAvailable(t.Context(), aggregatorClient(t), timeout, registration.Names()...); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -413,7 +414,7 @@ func servingSecret(t *testing.T) *corev1.Secret {
 // reloaded, the old one.
 func assertCABundles(t *testing.T, oldCA, newCA []byte) {
 	t.Helper()
-	for _, name := range registration.Names {
+	for _, name := range registration.Names() {
 		svc, err := aggregatorClient(t).ApiregistrationV1().APIServices().Get(t.Context(), name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 
@@ -33,8 +34,9 @@ func Install(scheme *runtime.Scheme) {
 }
 
 // Storage returns the storage of each served version's resources. The versions share
-// one store: an object written through one is read through the other.
-func Storage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (map[string]map[string]rest.Storage, error) {
+// one store: an object written through one is read through the other. Websites need no
+// authorization beyond the request's own.
+func Storage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, _ authorizer.Authorizer) (map[string]map[string]rest.Storage, error) {
 	websites, status, err := website.NewStorage(scheme, optsGetter)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", GroupName, err)

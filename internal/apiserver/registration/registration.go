@@ -15,25 +15,48 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// Group is the API group kubia-apiserver serves Websites in.
-const Group = "extensions.example.com"
+// WebsiteGroup is the API group kubia-apiserver serves Websites in, which the Website CRD
+// serves in CRD mode.
+const WebsiteGroup = "extensions.example.com"
 
-// VersionPriorities are the served versions and their priority (v1 preferred), as the
-// chart's APIServices have them.
-var VersionPriorities = map[string]int32{"v1": 20, "v1alpha1": 15}
+// APIService is one group version kubia-apiserver serves, as kube-aggregator knows it.
+type APIService struct {
+	Group, Version string
+	// GroupPriorityMinimum and VersionPriority order the group among others and the
+	// version within it, in discovery.
+	GroupPriorityMinimum, VersionPriority int32
+}
 
-// Names are the APIServices of the served versions.
-var Names = []string{"v1." + Group, "v1alpha1." + Group}
+// Name is the APIService's name, <version>.<group>.
+func (a APIService) Name() string { return a.Version + "." + a.Group }
+
+// APIServices are the group versions kubia-apiserver serves, as the chart's APIServices
+// have them: Websites' v1 preferred to v1alpha1, and OpenShift's groups with the
+// priorities of OpenShift's own APIServices.
+var APIServices = []APIService{
+	{Group: WebsiteGroup, Version: "v1", GroupPriorityMinimum: 1000, VersionPriority: 20},
+	{Group: WebsiteGroup, Version: "v1alpha1", GroupPriorityMinimum: 1000, VersionPriority: 15},
+	{Group: "template.openshift.io", Version: "v1", GroupPriorityMinimum: 9900, VersionPriority: 15},
+}
+
+// Names are the APIServices' names.
+func Names() []string {
+	names := make([]string, len(APIServices))
+	for i, a := range APIServices {
+		names[i] = a.Name()
+	}
+	return names
+}
 
 // AutomanagedLabel marks the APIServices kube-aggregator keeps in step with CRDs; one
 // without it is left alone, even while a CRD serves the same group version.
 const AutomanagedLabel = "kube-aggregator.kubernetes.io/automanaged"
 
-// Spec is the APIService spec of version, for kubia-apiserver behind the Service
-// namespace/name on port, whose serving certificate ca signs.
-func Spec(version, namespace, name string, port int32, ca []byte) apiregistrationv1.APIServiceSpec {
+// Spec is a's APIService spec, for kubia-apiserver behind the Service namespace/name on
+// port, whose serving certificate ca signs.
+func Spec(a APIService, namespace, name string, port int32, ca []byte) apiregistrationv1.APIServiceSpec {
 	return apiregistrationv1.APIServiceSpec{
-		Group: Group, Version: version, GroupPriorityMinimum: 1000, VersionPriority: VersionPriorities[version],
+		Group: a.Group, Version: a.Version, GroupPriorityMinimum: a.GroupPriorityMinimum, VersionPriority: a.VersionPriority,
 		Service:  &apiregistrationv1.ServiceReference{Namespace: namespace, Name: name, Port: ptr.To(port)},
 		CABundle: ca,
 	}

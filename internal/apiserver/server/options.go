@@ -6,6 +6,7 @@ package server
 import (
 	"fmt"
 
+	"github.com/emicklei/go-restful/v3"
 	"github.com/spf13/pflag"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -50,12 +51,28 @@ func (o *Options) Config() (*genericapiserver.RecommendedConfig, error) {
 	namer := openapi.NewDefinitionNamer(Scheme)
 	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(kubiaopenapi.GetOpenAPIDefinitions, namer)
 	cfg.OpenAPIConfig.Info.Title, cfg.OpenAPIConfig.Info.Version = "Kubia", "v1"
+	cfg.OpenAPIConfig.GetOperationIDAndTags = operationIDAndTags
 	cfg.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(kubiaopenapi.GetOpenAPIDefinitions, namer)
 	cfg.OpenAPIV3Config.Info.Title, cfg.OpenAPIV3Config.Info.Version = "Kubia", "v1"
+	cfg.OpenAPIV3Config.GetOperationIDAndTags = operationIDAndTags
 	cfg.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
 	cfg.FeatureGate = utilfeature.DefaultFeatureGate
 	if err := o.Recommended.ApplyTo(cfg); err != nil {
 		return nil, fmt.Errorf("applying options: %w", err)
 	}
 	return cfg, nil
+}
+
+// operationIDAndTags names a route's OpenAPI operation as its group says, or as
+// genericapiserver does.
+func operationIDAndTags(r *restful.Route) (string, []string, error) {
+	for _, g := range groups {
+		if g.operationID == nil {
+			continue
+		}
+		if id := g.operationID(r.Path); id != "" {
+			return id, []string{}, nil
+		}
+	}
+	return openapi.GetOperationIDAndTags(r)
 }

@@ -20,7 +20,7 @@ func New(cfg *genericapiserver.RecommendedConfig) (*genericapiserver.GenericAPIS
 		return nil, fmt.Errorf("creating the server: %w", err)
 	}
 	for _, g := range groups {
-		storage, err := g.storage(Scheme, completed.RESTOptionsGetter)
+		storage, err := g.storage(Scheme, completed.RESTOptionsGetter, completed.Authorization.Authorizer)
 		if err != nil {
 			return nil, err
 		}

@@ -4,11 +4,11 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/meta/table"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubia-dev/kubia/api/extensions"
+	"github.com/kubia-dev/kubia/internal/apiserver/table"
 )
 
 // tableConvertor prints the CRD's printer columns (URL, Ready, Reason, Age), so `kubectl
@@ -24,27 +24,11 @@ var columns = []metav1.TableColumnDefinition{
 }
 
 func (tableConvertor) ConvertToTable(_ context.Context, obj runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
-	var t metav1.Table
-	rows, err := table.MetaToTableRow(obj, func(obj runtime.Object, _ metav1.Object, name, age string) ([]interface{}, error) {
+	return table.Convert(obj, tableOptions, columns, func(obj runtime.Object, name, age string) ([]interface{}, error) {
 		w := obj.(*extensions.Website)
 		ready, reason := readyCondition(w)
 		return []interface{}{name, w.Status.URL, ready, reason, age}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	t.Rows = rows
-	if m, err := meta.ListAccessor(obj); err == nil {
-		t.ResourceVersion = m.GetResourceVersion()
-		t.Continue = m.GetContinue()
-		t.RemainingItemCount = m.GetRemainingItemCount()
-	} else if m, err := meta.CommonAccessor(obj); err == nil {
-		t.ResourceVersion = m.GetResourceVersion()
-	}
-	if opt, ok := tableOptions.(*metav1.TableOptions); !ok || !opt.NoHeaders {
-		t.ColumnDefinitions = columns
-	}
-	return &t, nil
 }
 
 func readyCondition(w *extensions.Website) (status, reason string) {
