@@ -106,6 +106,10 @@ func TestTemplates(t *testing.T) {
 		t.Errorf("kubectl get templates:\n%s\nwant OpenShift's columns: database, A database...., 3 (1 blank), 2", out)
 	}
 
+	if out := harness.Kubectl(t, "explain", "templates.template.openshift.io.parameters.generate"); !strings.Contains(out, "expression") {
+		t.Errorf("kubectl explain templates.parameters.generate:\n%s\nwant OpenShift's description", out)
+	}
+
 	bad := databaseTemplate(t, "bad")
 	bad.Parameters = append(bad.Parameters, templatev1.Parameter{Name: "my-param"}, templatev1.Parameter{})
 	err = c.Post().Namespace(ns).Resource("templates").Body(bad).Do(t.Context()).Error()
