@@ -3,6 +3,8 @@ package apiserver_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -156,6 +158,17 @@ func TestProcessedTemplates(t *testing.T) {
 	}
 	if err := c.Get().Namespace(ns).Resource("processedtemplates").Do(t.Context()).Error(); !apierrors.IsMethodNotSupported(err) && !apierrors.IsNotFound(err) {
 		t.Errorf("GET processedtemplates: %v, want it not served", err)
+	}
+
+	// As the README shows it, with kubectl.
+	tpl.TypeMeta = metav1.TypeMeta{APIVersion: "template.openshift.io/v1", Kind: "Template"}
+	file := filepath.Join(t.TempDir(), "template.json")
+	if data, err := json.Marshal(tpl); err != nil || os.WriteFile(file, data, 0o600) != nil {
+		t.Fatal(err)
+	}
+	out := harness.Kubectl(t, "create", "--raw", "/apis/template.openshift.io/v1/namespaces/"+ns+"/processedtemplates", "-f", file)
+	if !strings.Contains(out, `"name":"orders"`) {
+		t.Errorf("kubectl create --raw processedtemplates: %s, want the processed objects", out)
 	}
 
 	missing := databaseTemplate(t, "database")
