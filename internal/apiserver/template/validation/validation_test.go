@@ -7,8 +7,8 @@ import (
 	templatev1 "github.com/openshift/api/template/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
-
 
 func TestValidateTemplate(t *testing.T) {
 	valid := func() *templatev1.Template {
@@ -37,15 +37,7 @@ func TestValidateTemplate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tpl := valid()
 			tt.change(tpl)
-			errs := ValidateTemplate(tpl)
-			if len(errs) != len(tt.want) {
-				t.Fatalf("errors %v, want %d: %q", errs, len(tt.want), tt.want)
-			}
-			for i, want := range tt.want {
-				if !strings.Contains(errs[i].Error(), want) {
-					t.Errorf("error %d: %q, want %q", i, errs[i].Error(), want)
-				}
-			}
+			assertErrors(t, ValidateTemplate(tpl), tt.want)
 		})
 	}
 }
@@ -90,15 +82,7 @@ func TestValidateTemplateInstance(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ti := valid()
 			tt.change(ti)
-			errs := ValidateTemplateInstance(ti)
-			if len(errs) != len(tt.want) {
-				t.Fatalf("errors %v, want %d: %q", errs, len(tt.want), tt.want)
-			}
-			for i, want := range tt.want {
-				if !strings.Contains(errs[i].Error(), want) {
-					t.Errorf("error %d: %q, want %q", i, errs[i].Error(), want)
-				}
-			}
+			assertErrors(t, ValidateTemplateInstance(ti), tt.want)
 		})
 	}
 }
@@ -116,5 +100,18 @@ func TestValidateTemplateInstanceUpdate(t *testing.T) {
 	errs := ValidateTemplateInstanceUpdate(changed, old)
 	if len(errs) != 1 || errs[0].Error() != "spec: Forbidden: field is immutable" {
 		t.Errorf("spec changed: %v, want spec: Forbidden: field is immutable", errs)
+	}
+}
+
+// assertErrors checks that errs are as many as want, each containing its substring.
+func assertErrors(t *testing.T, errs field.ErrorList, want []string) {
+	t.Helper()
+	if len(errs) != len(want) {
+		t.Fatalf("errors %v, want %d: %q", errs, len(want), want)
+	}
+	for i, w := range want {
+		if !strings.Contains(errs[i].Error(), w) {
+			t.Errorf("error %d: %q, want %q", i, errs[i].Error(), w)
+		}
 	}
 }
