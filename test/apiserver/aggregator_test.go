@@ -38,6 +38,25 @@ func dynamicClient(t testing.TB, cfg *rest.Config) dynamic.Interface {
 	return c
 }
 
+// grant gives user the rule in ns, through a Role and a RoleBinding.
+func grant(t *testing.T, ns, user string, rule rbacv1.PolicyRule) {
+	t.Helper()
+	cs := harness.Get(t).Clientset
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{GenerateName: user + "-"}, Rules: []rbacv1.PolicyRule{rule}}
+	role, err := cs.RbacV1().Roles(ns).Create(t.Context(), role, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
+	}
+	if _, err := cs.RbacV1().RoleBindings(ns).Create(t.Context(), binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func website(version, name, repo string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "extensions.example.com/" + version,
@@ -231,29 +250,12 @@ func TestStatusSubresource(t *testing.T) {
 // without rights is refused, a namespaced Role grants exactly its namespace.
 func TestDelegatedAuthorization(t *testing.T) {
 	ns, other := harness.Namespace(t), harness.Namespace(t)
-	env := harness.Get(t)
-	asAlice := rest.CopyConfig(env.Config)
-	asAlice.Impersonate = rest.ImpersonationConfig{UserName: "alice"}
-	alice := dynamicClient(t, asAlice)
+	alice := dynamicClient(t, harness.ConfigAs(t, "alice"))
 	_, err := alice.Resource(websitesV1).Namespace(ns).List(t.Context(), metav1.ListOptions{})
 	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `"alice"`) {
 		t.Fatalf("alice lists without a Role: %v, want Forbidden for alice", err)
 	}
-	role := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "website-editor", Namespace: ns},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"extensions.example.com"}, Resources: []string{"websites"}, Verbs: []string{"get", "list", "create"}}},
-	}
-	binding := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "alice-edits-websites", Namespace: ns},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}},
-	}
-	if _, err := env.Clientset.RbacV1().Roles(ns).Create(t.Context(), role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.Clientset.RbacV1().RoleBindings(ns).Create(t.Context(), binding, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	grant(t, ns, "alice", rbacv1.PolicyRule{APIGroups: []string{"extensions.example.com"}, Resources: []string{"websites"}, Verbs: []string{"get", "list", "create"}})
 	harness.Eventually(t, 30*time.Second, "alice may create Websites in her namespace", func(ctx context.Context) error {
 		_, err := alice.Resource(websitesV1).Namespace(ns).Create(ctx, website("v1", "alices", "https://example.org/a.git"), metav1.CreateOptions{})
 		return err

@@ -199,10 +199,7 @@ func TestProcessedTemplatesInProtobuf(t *testing.T) {
 // kube-apiserver's RBAC through delegated authorization.
 func TestProcessedTemplatesNeedRights(t *testing.T) {
 	ns := harness.Namespace(t)
-	env := harness.Get(t)
-	asAlice := rest.CopyConfig(env.Config)
-	asAlice.Impersonate = rest.ImpersonationConfig{UserName: "alice"}
-	alice := templateClient(t, asAlice, runtime.ContentTypeJSON)
+	alice := templateClient(t, harness.ConfigAs(t, "alice"), runtime.ContentTypeJSON)
 	tpl := databaseTemplate(t, "database")
 	tpl.Parameters[0].Value = "orders"
 	err := alice.Post().Namespace(ns).Resource("processedtemplates").Body(tpl).Do(t.Context()).Error()
@@ -215,34 +212,13 @@ func TestProcessedTemplatesNeedRights(t *testing.T) {
 	})
 }
 
-// grant gives user the rule in ns, through a Role and a RoleBinding.
-func grant(t *testing.T, ns, user string, rule rbacv1.PolicyRule) {
-	t.Helper()
-	cs := harness.Get(t).Clientset
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{GenerateName: user + "-"}, Rules: []rbacv1.PolicyRule{rule}}
-	role, err := cs.RbacV1().Roles(ns).Create(t.Context(), role, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	binding := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
-	}
-	if _, err := cs.RbacV1().RoleBindings(ns).Create(t.Context(), binding, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A TemplateInstance's requester is its creator unless the creator may "assign" it to
 // someone else, as on OpenShift; its spec cannot change, its status only through the
 // status subresource.
 func TestTemplateInstanceRequester(t *testing.T) {
 	ns := harness.Namespace(t)
 	env := harness.Get(t)
-	asAlice := rest.CopyConfig(env.Config)
-	asAlice.Impersonate = rest.ImpersonationConfig{UserName: "alice", Groups: []string{"system:authenticated", "team-a"}}
-	alice := templateClient(t, asAlice, runtime.ContentTypeJSON)
+	alice := templateClient(t, harness.ConfigAs(t, "alice", "system:authenticated", "team-a"), runtime.ContentTypeJSON)
 	grant(t, ns, "alice", rbacv1.PolicyRule{APIGroups: []string{templatev1.GroupName}, Resources: []string{"templateinstances"}, Verbs: []string{"create", "get", "update"}})
 
 	instance := func(name string, requester *templatev1.TemplateInstanceRequester) *templatev1.TemplateInstance {

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -201,4 +202,13 @@ func Helm(ctx context.Context, t testing.TB, args ...string) (string, error) {
 		return string(out), fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out), nil
+}
+
+// ConfigAs is the admin's configuration impersonating user in groups, for tests of what
+// RBAC lets a user do.
+func ConfigAs(t testing.TB, user string, groups ...string) *rest.Config {
+	t.Helper()
+	cfg := rest.CopyConfig(Get(t).Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
+	return cfg
 }

@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
 
 	"github.com/kubia-dev/kubia/test/harness"
 )
@@ -69,9 +68,7 @@ func bind(t *testing.T, ns, user, clusterRole string) {
 
 func as(t *testing.T, user string) dynamic.Interface {
 	t.Helper()
-	cfg := rest.CopyConfig(harness.Get(t).Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
-	c, err := dynamic.NewForConfig(cfg)
+	c, err := dynamic.NewForConfig(harness.ConfigAs(t, user))
 	if err != nil {
 		t.Fatal(err)
 	}

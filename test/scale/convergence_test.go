@@ -223,10 +223,7 @@ func crdFloor(b *testing.B, n int, on servers) time.Duration {
 		return c.Status().Patch(ctx, site, client.MergeFrom(before))
 	})
 	b.Logf("CRD floor: created %d Websites and their children in %s", n, time.Since(began))
-	took := waitConverged(b, began, watched, n, map[string]check{
-		"Websites report their node port": websitesReported,
-		"ReplicaSets and Pods created":    childrenCreated,
-	})
+	took := waitConverged(b, began, watched, n, websitesConverged)
 	logBetween(b, "the CRD floor until converged", before, on.read(b))
 	stop()
 	deleteNamespace(b, ns)
@@ -288,10 +285,7 @@ func websites(b *testing.B, mode string, n int, steady time.Duration, on servers
 		}
 	})
 	b.Logf("%s: created %d Websites in %s", mode, n, time.Since(began))
-	took := waitConverged(b, began, watched, n, map[string]check{
-		"Websites report their node port": websitesReported,
-		"ReplicaSets and Pods created":    childrenCreated,
-	})
+	took := waitConverged(b, began, watched, n, websitesConverged)
 	converged := on.read(b)
 	logBetween(b, mode+" until converged", before, converged)
 	phase := websitePhase{took: took, creation: counter.take()}
@@ -446,6 +440,13 @@ func waitConverged(b *testing.B, began time.Time, watched cache.Cache, n int, ch
 	slices.Sort(lines)
 	b.Logf("converged in %s: %s", took.Round(time.Millisecond), strings.Join(lines, ", "))
 	return took
+}
+
+// websitesConverged are the checks of a Website phase: the baseline's wait for the
+// children, plus each Website's status.
+var websitesConverged = map[string]check{
+	"Websites report their node port": websitesReported,
+	"ReplicaSets and Pods created":    childrenCreated,
 }
 
 func childrenCreated(ctx context.Context, watched cache.Cache, n int) error {

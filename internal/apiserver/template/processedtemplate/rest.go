@@ -6,8 +6,6 @@ package processedtemplate
 import (
 	"context"
 	"fmt"
-	"math/rand"
-	"time"
 
 	templatev1 "github.com/openshift/api/template/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/rest"
 
-	"github.com/kubia-dev/kubia/internal/apiserver/template/validation"
 	"github.com/kubia-dev/kubia/internal/templateprocessing"
 )
 
@@ -41,7 +38,7 @@ func (*REST) NamespaceScoped() bool { return true }
 
 func (*REST) GetSingularName() string { return "processedtemplate" }
 
-// Create validates the Template's parameters and processes it, as openshift-apiserver does:
+// Create validates the Template's parameter names and processes it, as openshift-apiserver does:
 // invalid parameters and failed generation answer 422 with every error. Like OpenShift it
 // runs no validating admission, since nothing is stored (a Template processed for a
 // namespace that does not exist yet is processed all the same).
@@ -50,12 +47,10 @@ func (*REST) Create(_ context.Context, obj runtime.Object, _ rest.ValidateObject
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a Template: %T", obj))
 	}
-	if errs := validation.ValidateTemplateBody(tpl); len(errs) > 0 {
-		return nil, apierrors.NewInvalid(templateKind, tpl.Name, errs)
-	}
-	// A source per request, seeded from the clock, as OpenShift's: generated values must
-	// differ between requests.
-	if errs := templateprocessing.Process(tpl, rand.New(rand.NewSource(time.Now().UnixNano()))); len(errs) > 0 {
+	// Process checks the parameter names first, as openshift-apiserver's endpoint does; nil:
+	// a source per request, seeded from the clock, so generated values differ between
+	// requests.
+	if errs := templateprocessing.Process(tpl, nil); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(templateKind, tpl.Name, errs)
 	}
 	// The processed objects are Unstructured values; the Template's EncodeNestedObjects

@@ -15,13 +15,7 @@ import (
 // ValidateTemplate checks a new Template: its metadata, and its parameters' names.
 func ValidateTemplate(t *templatev1.Template) field.ErrorList {
 	errs := apimachineryvalidation.ValidateObjectMeta(&t.ObjectMeta, true, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
-	return append(errs, ValidateTemplateBody(t)...)
-}
-
-// ValidateTemplateBody checks what processing needs: parameter names. processedtemplates
-// checks only this, since the Template it gets is not stored (and may have no name).
-func ValidateTemplateBody(t *templatev1.Template) field.ErrorList {
-	return templateprocessing.ValidateParameters(t.Parameters, field.NewPath("parameters"))
+	return append(errs, templateprocessing.ValidateParameters(t.Parameters, field.NewPath("parameters"))...)
 }
 
 // ValidateTemplateUpdate checks an update's metadata only. This is OpenShift's rule, odd
