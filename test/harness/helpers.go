@@ -103,7 +103,7 @@ func poll(ctx context.Context, timeout time.Duration, cond func(ctx context.Cont
 		if err == nil {
 			return nil
 		}
-		if last == nil || ctx.Err() == nil { // an error caused by the deadline says nothing
+		if last == nil || !causedByDeadline(ctx, err) {
 			last = err
 		}
 		select {
@@ -112,6 +112,12 @@ func poll(ctx context.Context, timeout time.Duration, cond func(ctx context.Cont
 		case <-ticker.C:
 		}
 	}
+}
+
+// causedByDeadline tells errors that say only that time ran out, including client-go's
+// rate limiter refusing to wait past the deadline (before the context is done).
+func causedByDeadline(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || strings.Contains(err.Error(), "would exceed context deadline")
 }
 
 // Describe renders obj as YAML followed by the events whose subject it is, for failure messages.

@@ -283,6 +283,11 @@ func TestDeletion(t *testing.T) {
 	if err := c.Delete(t.Context(), broker); err != nil {
 		t.Fatal(err)
 	}
+	// A broker gone for good answers nothing: until the controller's cache sees the
+	// broker deleted, its deprovisioning calls fail instead of releasing the instance.
+	b.SetAnswer(func(call osbtest.Call) (osb.Response, error) {
+		return osb.Response{Status: http.StatusServiceUnavailable, Body: osb.ErrorResponse{Description: "gone"}}, nil
+	})
 	if err := c.Delete(t.Context(), orphan); err != nil {
 		t.Fatal(err)
 	}
