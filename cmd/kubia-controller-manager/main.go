@@ -6,11 +6,14 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -46,12 +49,24 @@ func main() {
 		opts.ServiceMirror = &m
 		return err
 	})
+	flag.BoolVar(&opts.TemplateInstances, "template-instances", false, "run the TemplateInstance controller (template.openshift.io must be served, by kubia-apiserver)")
+	flag.Func("template-instance-key", "Secret NAMESPACE/NAME of the key seeding TemplateInstances' generated parameter values, made on first use (default: kubia-templateinstance-key in the pod's namespace)", func(s string) error {
+		ns, name, ok := strings.Cut(s, "/")
+		if !ok || ns == "" || name == "" {
+			return fmt.Errorf("want NAMESPACE/NAME, got %q", s)
+		}
+		opts.TemplateInstanceKey = types.NamespacedName{Namespace: ns, Name: name}
+		return nil
+	})
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	opts.QPS = float32(qps)
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	if opts.TemplateInstances && opts.TemplateInstanceKey.Name == "" {
+		opts.TemplateInstanceKey = types.NamespacedName{Namespace: os.Getenv("POD_NAMESPACE"), Name: "kubia-templateinstance-key"}
+	}
 	if opts.BrokerRequestTimeout <= 0 {
 		log.Error(nil, "--broker-request-timeout must be positive", "value", opts.BrokerRequestTimeout)
 		os.Exit(2)

@@ -9,9 +9,11 @@ import (
 	"slices"
 	"time"
 
+	templatev1 "github.com/openshift/api/template/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -30,6 +32,7 @@ import (
 	"github.com/kubia-dev/kubia/internal/controller/servicebinding"
 	"github.com/kubia-dev/kubia/internal/controller/serviceinstance"
 	"github.com/kubia-dev/kubia/internal/controller/servicemirror"
+	"github.com/kubia-dev/kubia/internal/controller/templateinstance"
 	"github.com/kubia-dev/kubia/internal/controller/website"
 	"github.com/kubia-dev/kubia/internal/manifest"
 )
@@ -64,6 +67,13 @@ type Options struct {
 	// ServiceMirror, when set, copies a Service's endpoints to a selector-less Service of
 	// the same name in another namespace (kubia-apiserver's for the book's APIService).
 	ServiceMirror *servicemirror.Mirror
+	// TemplateInstances runs the TemplateInstance controller, for kube-apiservers that
+	// serve template.openshift.io (through kubia-apiserver).
+	TemplateInstances bool
+	// TemplateInstanceKey names the Secret of the key that seeds the generation of
+	// TemplateInstances' parameter values (made on first use); its namespace must be
+	// the controller's own.
+	TemplateInstanceKey types.NamespacedName
 }
 
 // leaderElectionID names the Lease the replicas compete for.
@@ -72,7 +82,7 @@ const leaderElectionID = "kubia-controller-manager"
 // Scheme knows every type the controllers read or write.
 func Scheme() (*runtime.Scheme, error) {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, extensionsv1.AddToScheme, servicecatalogv1alpha1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, extensionsv1.AddToScheme, servicecatalogv1alpha1.AddToScheme, templatev1.Install} {
 		if err := add(scheme); err != nil {
 			return nil, err
 		}
@@ -138,6 +148,11 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := bindings.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the servicebinding controller: %w", err)
 	}
+	if opts.TemplateInstances {
+		if err := setupTemplateInstances(mgr, cfg, opts.TemplateInstanceKey); err != nil {
+			return nil, err
+		}
+	}
 	if opts.ServiceMirror != nil {
 		mirror := &servicemirror.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 			Recorder: mgr.GetEventRecorder("servicemirror-controller"), Mirror: *opts.ServiceMirror}
@@ -152,6 +167,21 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// setupTemplateInstances registers the TemplateInstance controller, which creates
+// objects through copies of cfg impersonating each instance's requester.
+func setupTemplateInstances(mgr ctrl.Manager, cfg *rest.Config, key types.NamespacedName) error {
+	if key.Name == "" || key.Namespace == "" {
+		return fmt.Errorf("the TemplateInstance controller needs the namespace and name of its key's Secret (got %q)", key)
+	}
+	r := &templateinstance.Reconciler{Client: mgr.GetClient(), Config: cfg, Mapper: mgr.GetRESTMapper(),
+		Recorder: mgr.GetEventRecorder("templateinstance-controller"),
+		Key:      &templateinstance.Key{Secret: key, Reader: mgr.GetAPIReader(), Writer: mgr.GetClient()}}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the templateinstance controller: %w", err)
+	}
+	return nil
 }
 
 // fieldOwner owns the fields of the CRDs the manager installs.
