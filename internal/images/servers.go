@@ -75,7 +75,8 @@ func Nginx(cacheDir string) (Image, error) {
 }
 
 // postgresEntrypoint initializes the database on first start (user and password from
-// POSTGRES_USER and POSTGRES_PASSWORD, extra initdb flags from POSTGRES_INITDB_ARGS),
+// POSTGRES_USER and POSTGRES_PASSWORD, extra initdb flags from POSTGRES_INITDB_ARGS, a
+// database owned by the user from POSTGRES_DB, as the official postgres image does),
 // accepts password (SCRAM) connections from anywhere, and runs the server in the
 // foreground. PGDATA is a subdirectory of the volume so initdb can own it.
 const postgresEntrypoint = `#!/bin/sh
@@ -94,6 +95,14 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     "$bin/initdb" --username="${POSTGRES_USER:-postgres}" --pwfile="$pwfile" \
         --auth-local=scram-sha-256 --auth-host=scram-sha-256 ${POSTGRES_INITDB_ARGS:-}
     rm -f "$pwfile"
+    if [ -n "${POSTGRES_DB:-}" ]; then
+        # Identifiers in double quotes, their own double quotes doubled: no name can
+        # end the statement.
+        db=$(printf '%s' "$POSTGRES_DB" | sed 's/"/""/g')
+        owner=$(printf '%s' "${POSTGRES_USER:-postgres}" | sed 's/"/""/g')
+        printf 'CREATE DATABASE "%s" OWNER "%s";\n' "$db" "$owner" |
+            "$bin/postgres" --single -D "$PGDATA" postgres >/dev/null
+    fi
     echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
     echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
 fi
