@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -299,7 +298,7 @@ func TestTemplateInstanceSurvivesControllerKill(t *testing.T) {
 		tpl.Objects = append(tpl.Objects, object(t, map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
 			"metadata": map[string]any{"name": fmt.Sprintf("cm-%03d", i)}, "data": map[string]any{"password": "${PASSWORD}"}}))
 	}
-	binary := buildControllerManager(t)
+	binary := harness.BuildCommand(t, "kubia-controller-manager")
 	first := runControllerManager(t, binary)
 	ti := &templatev1.TemplateInstance{ObjectMeta: metav1.ObjectMeta{Name: "many", Namespace: ns}, Spec: templatev1.TemplateInstanceSpec{Template: tpl}}
 	if err := clientAs(t, "erin").Create(t.Context(), ti); err != nil {
@@ -365,15 +364,6 @@ func owned(items []corev1.ConfigMap, ti *templatev1.TemplateInstance) map[string
 		}
 	}
 	return out
-}
-
-func buildControllerManager(t *testing.T) string {
-	t.Helper()
-	binary := filepath.Join(t.TempDir(), "kubia-controller-manager")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/kubia-dev/kubia/cmd/kubia-controller-manager").CombinedOutput(); err != nil {
-		t.Fatalf("building kubia-controller-manager: %v\n%s", err, out)
-	}
-	return binary
 }
 
 // runControllerManager starts kubia-controller-manager with only what the

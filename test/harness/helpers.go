@@ -218,3 +218,14 @@ func ConfigAs(t testing.TB, user string, groups ...string) *rest.Config {
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
 	return cfg
 }
+
+// BuildCommand builds Kubia's command cmd/<name> into the test's temporary directory and
+// returns the binary's path, for tests that run it as a process (to kill it, say).
+func BuildCommand(t testing.TB, name string) string {
+	t.Helper()
+	binary := filepath.Join(t.TempDir(), name)
+	if out, err := exec.Command("go", "build", "-o", binary, "github.com/kubia-dev/kubia/cmd/"+name).CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", name, err, out)
+	}
+	return binary
+}

@@ -3,7 +3,6 @@ package template_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,9 +22,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubia-dev/kubia/internal/cli/template"
+	"github.com/kubia-dev/kubia/internal/goldenfile"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // result is what one run of `kubia process` printed and returned.
 type result struct {
@@ -86,19 +84,7 @@ func TestProcessLocalGolden(t *testing.T) {
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := mustRun(t, append(args, "--local")...)
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("output differs from %s (-want +got):\n%s", golden, diff)
-			}
+			goldenfile.Check(t, filepath.Join("testdata", name+".golden"), got)
 		})
 	}
 }

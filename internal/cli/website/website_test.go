@@ -2,8 +2,6 @@ package website_test
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,13 +9,12 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubia-dev/kubia/internal/cli/website"
+	"github.com/kubia-dev/kubia/internal/goldenfile"
 	"github.com/kubia-dev/kubia/test/harness"
 )
 
 // The commands must work the same whether the CRD or kubia-apiserver serves Websites.
 func TestMain(m *testing.M) { harness.Main(m, harness.WithWebsiteModes()) }
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // run runs `kubia website args...` in namespace ns and returns its output and error.
 func run(t *testing.T, ns string, args ...string) (string, error) {
@@ -65,19 +62,7 @@ func TestCreateDryRunGolden(t *testing.T) {
 				args = append(args, "-o", "yaml")
 			}
 			got := mustRun(t, "demo", args...)
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s:\n--- got\n%s--- want\n%s", golden, got, want)
-			}
+			goldenfile.Check(t, filepath.Join("testdata", name+".golden"), got)
 		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -448,7 +447,7 @@ func TestKilledControllerManagerResumesProvisioning(t *testing.T) {
 		}
 		return osb.Response{}, nil
 	})
-	binary := buildControllerManager(t)
+	binary := harness.BuildCommand(t, "kubia-controller-manager")
 	first := startControllerManager(t, binary, ns)
 	harness.WaitFor(t, &sc.ClusterServicePlan{ObjectMeta: metav1.ObjectMeta{Name: "killed-db-free"}}, timeout, "the catalog's plans exist", func() error { return nil })
 	inst := newInstance(t, ns, "survivor", "killed-db", `{"init-db-args":"--no-locale"}`)
@@ -487,15 +486,6 @@ func TestKilledControllerManagerResumesProvisioning(t *testing.T) {
 			t.Errorf("last_operation polled with %#v, want operation op-1", call.Body)
 		}
 	}
-}
-
-func buildControllerManager(t *testing.T) string {
-	t.Helper()
-	binary := filepath.Join(t.TempDir(), "kubia-controller-manager")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/kubia-dev/kubia/cmd/kubia-controller-manager").CombinedOutput(); err != nil {
-		t.Fatalf("building kubia-controller-manager: %v\n%s", err, out)
-	}
-	return binary
 }
 
 // controllerManager is a kubia-controller-manager process.
