@@ -1,6 +1,6 @@
 // Package templates embeds Kubia's starter catalog: OpenShift Templates that run on the
-// local node with the images Kubia builds. `kubia up` loads them into namespace
-// "openshift", OpenShift's namespace for shared templates.
+// local node with the images Kubia builds, for namespace "openshift", OpenShift's
+// namespace for shared templates.
 package templates
 
 import (
