@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"maps"
 	"math/rand"
@@ -17,11 +16,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	templatev1 "github.com/openshift/api/template/v1"
-)
 
-// update rewrites the goldens from what processing gives: `go test ./internal/templateprocessing -run TestGolden
-// -update`. Read the diff before committing it: a golden must show what OpenShift does, not just what the code does.
-var update = flag.Bool("update", false, "rewrite testdata/library/*.golden.json")
+	"github.com/kubia-dev/kubia/internal/goldenfile"
+)
 
 // libraryDir holds real templates of OpenShift's catalog (openshift/library), unchanged; README.md there names
 // their sources and licences.
@@ -174,20 +171,10 @@ func TestGolden(t *testing.T) {
 			placeholders := processWithPlaceholders(t, source, tc.values, generated)
 			assertPlaceholdersStandForValues(t, processed, placeholders, generated)
 
+			// `go test ./internal/templateprocessing -run TestGolden -update` rewrites the goldens. Read the diff
+			// before committing it: a golden must show what OpenShift does, not just what the code does.
 			got := encodeList(t, placeholders)
-			goldenPath := filepath.Join(libraryDir, tc.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(goldenPath, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(goldenPath)
-			if err != nil {
-				t.Fatalf("reading the golden (run with -update to write it): %v", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("processed List differs from %s (-golden +got; -update rewrites it):\n%s", goldenPath, diff)
-			}
+			goldenfile.Check(t, filepath.Join(libraryDir, tc.name+".golden.json"), string(got))
 
 			list := decodeGeneric(t, got).(map[string]any)
 			assertOpenShiftSemantics(t, source, placeholders, list)
