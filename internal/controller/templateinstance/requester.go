@@ -7,6 +7,7 @@ import (
 
 	templatev1 "github.com/openshift/api/template/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -51,7 +52,7 @@ var selfSubjectAccessReviews = schema.GroupVersionResource{Group: authorizationv
 // would ask themselves (`kubectl auth can-i`).
 func (q *requester) allowed(ctx context.Context, attrs authorizationv1.ResourceAttributes) (bool, string, error) {
 	review := &authorizationv1.SelfSubjectAccessReview{
-		TypeMeta: metaType("SelfSubjectAccessReview"),
+		TypeMeta: metav1.TypeMeta{APIVersion: authorizationv1.SchemeGroupVersion.String(), Kind: "SelfSubjectAccessReview"},
 		Spec:     authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &attrs},
 	}
 	u, err := toUnstructured(review)

@@ -87,6 +87,16 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 // for; a deleted instance has its objects deleted first. Ready and InstantiateFailure are
 // final, as in OpenShift: the spec cannot change, so there is nothing to do again.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	result, err := r.reconcile(ctx, req)
+	if apierrors.IsConflict(err) {
+		// A write raced another (the finalizer's, the status'): read again, quietly.
+		log.FromContext(ctx).V(1).Info("Write conflict; reading the instance again", "error", err.Error())
+		return ctrl.Result{Requeue: true}, nil
+	}
+	return result, err
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ti := &templatev1.TemplateInstance{}
 	if err := r.Get(ctx, req.NamespacedName, ti); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -112,7 +122,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, errors.Join(err, r.writeStatus(ctx, ti, status))
 		}
 		if err != nil {
-			r.fail(ti, status, err)
+			r.fail(ctx, ti, status, err)
 			return ctrl.Result{}, r.writeStatus(ctx, ti, status)
 		}
 		r.Recorder.Eventf(ti, nil, corev1.EventTypeNormal, "Instantiated", "Instantiate", "Created %d objects", len(status.Objects))
@@ -122,7 +132,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	case isTransient(err):
 		return ctrl.Result{}, errors.Join(err, r.writeStatus(ctx, ti, status))
 	case err != nil:
-		r.fail(ti, status, err)
+		r.fail(ctx, ti, status, err)
 		setCondition(status, templatev1.TemplateInstanceReady, corev1.ConditionFalse, ReasonFailed, "See InstantiateFailure condition for error message")
 	case ready:
 		setCondition(status, templatev1.TemplateInstanceReady, corev1.ConditionTrue, ReasonCreated, "")
@@ -134,8 +144,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 // fail records err as the instance's InstantiateFailure, OpenShift's terminal condition.
-func (r *Reconciler) fail(ti *templatev1.TemplateInstance, status *templatev1.TemplateInstanceStatus, err error) {
-	log.FromContext(context.Background()).V(1).Info("Instantiation failed", "templateInstance", client.ObjectKeyFromObject(ti), "error", err.Error())
+func (r *Reconciler) fail(ctx context.Context, ti *templatev1.TemplateInstance, status *templatev1.TemplateInstanceStatus, err error) {
+	log.FromContext(ctx).Info("Instantiation failed", "error", err.Error())
 	setCondition(status, templatev1.TemplateInstanceInstantiateFailure, corev1.ConditionTrue, ReasonFailed, formatError(err))
 	r.Recorder.Eventf(ti, nil, corev1.EventTypeWarning, "InstantiateFailed", "Instantiate", "%s", formatError(err))
 }
