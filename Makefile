@@ -95,6 +95,7 @@ test: deps kube-binaries lint verify-generate
 ## bench: the benchmarks whose figures docs/benchmarks.md records
 bench: deps kube-binaries
 	go test -run '^$$' -bench . -benchtime 3x ./test/e2e ./test/node ./test/apiserver ./internal/templateprocessing
+	go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/nodeapiserver
 
 ## run: build what is missing, then run the whole local platform (Ctrl-C stops it)
 run: build

@@ -58,6 +58,7 @@ func main() {
 		opts.TemplateInstanceKey = types.NamespacedName{Namespace: ns, Name: name}
 		return nil
 	})
+	flag.StringVar(&opts.StarterTemplatesNamespace, "starter-templates-namespace", "", "apply Kubia's starter templates into this namespace once template.openshift.io is served (empty: off; OpenShift's is \"openshift\")")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

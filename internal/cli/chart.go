@@ -27,6 +27,7 @@ import (
 	"github.com/kubia-dev/kubia/internal/cli/website"
 	"github.com/kubia-dev/kubia/internal/localcluster"
 	"github.com/kubia-dev/kubia/internal/manager"
+	"github.com/kubia-dev/kubia/templates"
 )
 
 // The chart's release on the node.
@@ -107,7 +108,9 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, w
 	}
 	served := "Websites: served by the CRD websites.extensions.example.com\n"
 	if websites == websitesAggregated {
-		served = fmt.Sprintf("Websites: served by kubia-apiserver from its own etcd (kubectl -n %s logs deploy/kubia-apiserver)\n", releaseNamespace)
+		served = fmt.Sprintf("Websites: served by kubia-apiserver from its own etcd (kubectl -n %s logs deploy/kubia-apiserver)\n", releaseNamespace) +
+			fmt.Sprintf("Templates: the starter catalog in namespace %s (kubectl get templates -n %s; kubia new-app --template postgresql-persistent)\n",
+				templates.Namespace, templates.Namespace)
 	}
 	return served + fmt.Sprintf("kubia-controller-manager: in the cluster (kubectl -n %s logs deploy/kubia-controller-manager)\n"+
 		"kubia-broker (Open Service Broker): http://kubia-broker.%s.svc in the cluster, %s from this machine;\n"+

@@ -32,9 +32,11 @@ import (
 	"github.com/kubia-dev/kubia/internal/controller/servicebinding"
 	"github.com/kubia-dev/kubia/internal/controller/serviceinstance"
 	"github.com/kubia-dev/kubia/internal/controller/servicemirror"
+	"github.com/kubia-dev/kubia/internal/controller/startertemplates"
 	"github.com/kubia-dev/kubia/internal/controller/templateinstance"
 	"github.com/kubia-dev/kubia/internal/controller/website"
 	"github.com/kubia-dev/kubia/internal/manifest"
+	"github.com/kubia-dev/kubia/templates"
 )
 
 // Options configure the manager.
@@ -74,6 +76,9 @@ type Options struct {
 	// TemplateInstances' parameter values (made on first use); its namespace must be
 	// the controller's own.
 	TemplateInstanceKey types.NamespacedName
+	// StarterTemplatesNamespace, when set, is where the leader applies Kubia's starter
+	// templates once template.openshift.io is served ("openshift", as on OpenShift).
+	StarterTemplatesNamespace string
 }
 
 // leaderElectionID names the Lease the replicas compete for.
@@ -151,6 +156,13 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if opts.TemplateInstances {
 		if err := setupTemplateInstances(mgr, cfg, opts.TemplateInstanceKey); err != nil {
 			return nil, err
+		}
+	}
+	if opts.StarterTemplatesNamespace != "" {
+		installer := &startertemplates.Installer{Client: mgr.GetClient(), Namespace: opts.StarterTemplatesNamespace,
+			Manifests: templates.Manifests, Log: mgr.GetLogger().WithName("starter-templates")}
+		if err := mgr.Add(installer); err != nil {
+			return nil, fmt.Errorf("adding the starter templates' installer: %w", err)
 		}
 	}
 	if opts.ServiceMirror != nil {

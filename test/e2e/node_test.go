@@ -19,7 +19,7 @@ const nodeLockWait = 15 * time.Minute
 
 // TestUpWithNode runs `kubia up` with its node: kubia-broker answers and the book's
 // Service Catalog chapter works end to end; the book's Website says why it is not served;
-// a pod runs; after a crash of kubia up
+// the starter templates are loaded and `kubia new-app` runs PostgreSQL from one; a pod runs; after a crash of kubia up
 // (SIGKILL: its pods and containerd shims keep running) the next start clears the
 // leftovers and the pod runs again; after SIGTERM nothing of the node is left on the
 // machine: no process, mount, network interface or iptables chain.
@@ -34,6 +34,7 @@ func TestUpWithNode(t *testing.T) {
 	assertBrokerAnswers(t, kubeconfig, up.Output())
 	assertBookServiceCatalog(t, kubeconfig)
 	assertBookWebsiteSaysWhy(t, kubeconfig)
+	assertStarterTemplates(t, kubeconfig, up.Output())
 	kubectl(t, kubeconfig, "run", "web", "--image=localhost/kubia/nginx:local", "--image-pull-policy=Never")
 	kubectl(t, kubeconfig, "wait", "--for=condition=Ready", "pod/web", "--timeout=2m")
 

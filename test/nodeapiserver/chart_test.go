@@ -51,6 +51,7 @@ func TestChartAggregatedMode(t *testing.T) {
 		}
 	})
 	t.Run("templates for edit and view", func(t *testing.T) { templatesThroughRoles(t, ns) })
+	t.Run("starter templates and new-app", func(t *testing.T) { newAppPostgreSQL(t) })
 	t.Run("one etcd member gone", func(t *testing.T) { oneEtcdMemberGone(t, ns, sites) })
 	t.Run("etcd member killed", func(t *testing.T) {
 		restarts := restartCount(t, "kubia-etcd-0")
@@ -67,7 +68,7 @@ func TestChartAggregatedMode(t *testing.T) {
 // installChart installs the chart in aggregated mode with extra helm arguments, as the
 // README says: the Service Catalog's CRDs applied by hand, the chart's crds/ (which hold
 // the Website CRD) skipped. The release is uninstalled when the test ends, for the next.
-func installChart(t *testing.T, extra ...string) {
+func installChart(t testing.TB, extra ...string) {
 	t.Helper()
 	chart := mustChart(t)
 	crds, err := filepath.Glob(filepath.Join(chart, "crds", "servicecatalog.k8s.io_*.yaml"))
@@ -91,7 +92,7 @@ func installChart(t *testing.T, extra ...string) {
 	}
 }
 
-func helm(t *testing.T, args ...string) string {
+func helm(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := harness.Helm(t.Context(), t, args...)
 	if err != nil {
@@ -100,7 +101,7 @@ func helm(t *testing.T, args ...string) string {
 	return out
 }
 
-func aggregatorClient(t *testing.T) aggregator.Interface {
+func aggregatorClient(t testing.TB) aggregator.Interface {
 	t.Helper()
 	agg, err := aggregator.NewForConfig(harness.Get(t).Config)
 	if err != nil {
@@ -393,7 +394,7 @@ func certificateRotated(t *testing.T, ns string, sites map[string]types.UID) {
 	assertWebsites(t, ns, sites)
 }
 
-func mustChart(t *testing.T) string {
+func mustChart(t testing.TB) string {
 	chart, err := sourcetree.Path("charts/kubia")
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,8 @@
 // Package nodeapiserver installs Kubia's Helm chart in aggregated mode on the node, the
 // way the README tells users to on any cluster (the Service Catalog's CRDs applied, the
 // chart's skipped), with a three-member etcd, and breaks it: etcd members and
-// kubia-apiserver's pods killed, the whole etcd stopped, the serving certificate rotated.
+// kubia-apiserver's pods killed, the whole etcd stopped, the serving certificate rotated;
+// and instantiates the starter catalog's PostgreSQL with `kubia new-app`.
 package nodeapiserver
 
 import (
@@ -13,7 +14,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	harness.Main(m, harness.WithNode(images.Nginx, images.Sync, images.ControllerManager, images.Broker, images.APIServer, images.Etcd))
+	harness.Main(m, harness.WithNode(images.Nginx, images.Sync, images.ControllerManager, images.Broker, images.APIServer, images.Etcd, images.PostgreSQL))
 }
 
 const (

@@ -61,14 +61,12 @@ const processExample = `  # Convert the template.json file into a resource list 
 // processOptions are `kubia process`'s flags.
 type processOptions struct {
 	*options
-	printFlags    *genericclioptions.PrintFlags
-	filename      string
-	params        []string
-	paramFiles    []string
-	labels        string
-	local         bool
-	parameters    bool
-	ignoreUnknown bool
+	paramOptions
+	printFlags *genericclioptions.PrintFlags
+	filename   string
+	labels     string
+	local      bool
+	parameters bool
 }
 
 // NewProcessCommand returns `kubia process`, which is `oc process`: it turns a Template,
@@ -90,10 +88,7 @@ func NewProcessCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&o.filename, "filename", "f", "", "Filename or URL to file to read a template")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
-	fl.StringArrayVarP(&o.params, "param", "p", nil, "Specify a key-value pair (eg. -p FOO=BAR) to set/override a parameter value in the template.")
-	fl.StringArrayVar(&o.paramFiles, "param-file", nil, "File containing template parameter values to set/override in the template.")
-	_ = cmd.MarkFlagFilename("param-file")
-	fl.BoolVar(&o.ignoreUnknown, "ignore-unknown-parameters", false, "If true, will not stop processing if a provided parameter does not exist in the template.")
+	o.paramOptions.addFlags(cmd)
 	fl.BoolVar(&o.local, "local", false, "If true process the template locally instead of contacting the server.")
 	fl.BoolVar(&o.parameters, "parameters", false, "If true, do not process but only print available parameters")
 	fl.StringVarP(&o.labels, "labels", "l", "", "Label to set in all resources for this template")
@@ -149,7 +144,7 @@ func (o *processOptions) run(cmd *cobra.Command, args []string) error {
 		}
 	}
 
-	params, repeated, paramErr := o.readParams(assignments)
+	params, repeated, paramErr := o.readParams(assignments, o.In, o.ErrOut)
 	if repeated != nil {
 		return usageErrorf(cmd, "%v", repeated)
 	}
@@ -189,35 +184,6 @@ func (o *processOptions) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	return o.print(printer, processed)
-}
-
-// readParams parses the assignments and adds the parameter files' values, as oc does: a bad
-// assignment is paramErr (oc reports it after reading the template; nothing else is read
-// then), names given twice on the command line are repeated (a usage error, reported
-// first), and the files' warnings are printed as each file is read.
-func (o *processOptions) readParams(assignments []string) (params []templateprocessing.Param, repeated, paramErr error) {
-	params, err := templateprocessing.ParseParams(assignments)
-	if err != nil {
-		return nil, nil, err
-	}
-	// SetParameters checks for repeated names before anything else; on a template without
-	// parameters, told to ignore unknown names, that is all it can report.
-	repeated = templateprocessing.SetParameters(&templatev1.Template{}, params, true)
-	for _, name := range o.paramFiles {
-		file, err := templateprocessing.ReadParamFile(name, o.In)
-		if err != nil {
-			return nil, repeated, err
-		}
-		combined, warnings, err := templateprocessing.CombineParams(params, []templateprocessing.ParamFile{file})
-		for _, warning := range warnings {
-			fmt.Fprintln(o.ErrOut, warning)
-		}
-		if err != nil {
-			return nil, repeated, err
-		}
-		params = combined
-	}
-	return params, repeated, nil
 }
 
 // loadTemplate reads the stored template templateName refers to (name, template/name,

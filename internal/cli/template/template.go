@@ -1,7 +1,7 @@
 // Package template holds Kubia's commands for OpenShift Templates (template.openshift.io/v1,
-// served by kubia-apiserver): `kubia process`, which is `oc process`. The pieces another
-// template command needs too (connecting, reading template files, processing on the server)
-// are in client.go and load.go.
+// served by kubia-apiserver): `kubia process`, which is `oc process`, and `kubia new-app
+// --template`, which instantiates one through a TemplateInstance. The pieces both need
+// (connecting, processing on the server, the parameter flags) are in client.go and params.go.
 package template
 
 import (
@@ -14,7 +14,7 @@ import (
 
 // NewCommands returns the template commands, for the root command.
 func NewCommands(streams genericiooptions.IOStreams) []*cobra.Command {
-	return []*cobra.Command{NewProcessCommand(streams)}
+	return []*cobra.Command{NewProcessCommand(streams), NewNewAppCommand(streams)}
 }
 
 // options are what every template command shares: kubectl's connection flags and the
