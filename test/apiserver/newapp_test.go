@@ -1,7 +1,6 @@
 package apiserver_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -16,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clitemplate "github.com/kubia-dev/kubia/internal/cli/template"
@@ -27,14 +25,7 @@ import (
 // returns its output and error.
 func newApp(t *testing.T, user string, args ...string) (string, error) {
 	t.Helper()
-	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
-	cmd := clitemplate.NewNewAppCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut})
-	cmd.SetArgs(append(args, "--kubeconfig", harness.Get(t).Cluster.KubeconfigPath(), "--as", user))
-	cmd.SetOut(errOut)
-	cmd.SetErr(errOut)
-	err := cmd.ExecuteContext(t.Context())
-	t.Logf("kubia new-app %s:\n%s%s", strings.Join(args, " "), out, errOut)
-	return out.String(), err
+	return runCommand(t, clitemplate.NewNewAppCommand, append(args, "--as", user)...)
 }
 
 // sharedTemplate stores, in namespace "openshift", a template of a ConfigMap holding a

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	templatev1 "github.com/openshift/api/template/v1"
+	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -29,13 +30,20 @@ import (
 // admin, and returns its output and error.
 func process(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return runCommand(t, clitemplate.NewProcessCommand, args...)
+}
+
+// runCommand runs the kubia command newCommand makes, with args, in-process against the
+// test cluster, and returns its standard output and error; both outputs are logged.
+func runCommand(t *testing.T, newCommand func(genericiooptions.IOStreams) *cobra.Command, args ...string) (string, error) {
+	t.Helper()
 	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
-	cmd := clitemplate.NewProcessCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut})
+	cmd := newCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut})
 	cmd.SetArgs(append(args, "--kubeconfig", harness.Get(t).Cluster.KubeconfigPath()))
 	cmd.SetOut(errOut)
 	cmd.SetErr(errOut)
 	err := cmd.ExecuteContext(t.Context())
-	t.Logf("kubia process %s:\n%s%s", strings.Join(args, " "), out, errOut)
+	t.Logf("kubia %s %s:\n%s%s", cmd.Name(), strings.Join(args, " "), out, errOut)
 	return out.String(), err
 }
 
