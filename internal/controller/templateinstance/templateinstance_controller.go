@@ -72,7 +72,11 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=template.openshift.io,resources=templateinstances/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=template.openshift.io,resources=templateinstances/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=users;groups;serviceaccounts,verbs=impersonate
-// +kubebuilder:rbac:groups=authentication.k8s.io,resources=userextras/*;uids,verbs=impersonate
+// Requesters' extras (an x509 user's authentication.kubernetes.io/credential-id, a
+// service account's pod name) are impersonated as resources userextras/<key>, which RBAC
+// cannot match with "userextras/*" (it has no trailing wildcard): "*" of the group, whose
+// only other resources take no impersonate verb.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=*,verbs=impersonate
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // SetupWithManager registers the controller for TemplateInstances.
