@@ -91,10 +91,11 @@ func createDirectly(b *testing.B, tpl *templatev1.Template) started {
 			b.Fatal(errs.ToAggregate())
 		}
 		var objs []*unstructured.Unstructured
-		for _, item := range templateprocessing.ToList(processed).Items {
-			u := &unstructured.Unstructured{}
-			if err := u.UnmarshalJSON(item.Raw); err != nil {
-				b.Fatal(err)
+		for _, item := range processed.Objects {
+			// Processing leaves each object decoded in Object (unstructured), not Raw.
+			u, ok := item.Object.(*unstructured.Unstructured)
+			if !ok {
+				b.Fatalf("a processed object is a %T", item.Object)
 			}
 			u.SetNamespace(ns)
 			objs = append(objs, u)
