@@ -55,7 +55,7 @@ krew-package:
 API_SERVED := ./api/extensions/v1 ./api/extensions/v1alpha1
 ## OPENSHIFT_SERVED: OpenShift's own types that kubia-apiserver serves (their Go code comes
 ## generated with github.com/openshift/api; only their OpenAPI definitions are made here)
-OPENSHIFT_SERVED := github.com/openshift/api/template/v1
+OPENSHIFT_SERVED := github.com/openshift/api/template/v1 github.com/openshift/api/route/v1
 generate:
 	hack/update-protobuf.sh $(API_SERVED)
 	go tool controller-gen object paths=./api/...
@@ -70,6 +70,7 @@ generate:
 		--output-dir internal/apiserver/openapi --output-pkg github.com/kubia-dev/kubia/internal/apiserver/openapi \
 		--report-filename hack/openapi-violations.list --output-model-name-file zz_generated.model_name.go \
 		k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime k8s.io/apimachinery/pkg/version \
+		k8s.io/apimachinery/pkg/util/intstr \
 		k8s.io/api/core/v1 $(OPENSHIFT_SERVED) $(API_SERVED)
 
 ## verify-generate: fail when generated files differ from what `make generate` writes

@@ -371,7 +371,8 @@ func (s *APIServer) register(ctx context.Context, cluster *localcluster.Cluster)
 	if err := registration.WaitAvailable(ctx, agg, 2*time.Minute, registration.Names()...); err != nil {
 		return err
 	}
-	return waitOpenAPIV3(ctx, cs, "apis/extensions.example.com/v1", "apis/extensions.example.com/v1alpha1", "apis/template.openshift.io/v1")
+	return waitOpenAPIV3(ctx, cs, "apis/extensions.example.com/v1", "apis/extensions.example.com/v1alpha1", "apis/template.openshift.io/v1",
+		"apis/route.openshift.io/v1")
 }
 
 // waitOpenAPIV3 waits until kube-apiserver's OpenAPI v3 discovery lists the group

@@ -9,14 +9,13 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
-	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	extapi "github.com/kubia-dev/kubia/api/extensions"
 	extv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	extv1alpha1 "github.com/kubia-dev/kubia/api/extensions/v1alpha1"
 	"github.com/kubia-dev/kubia/internal/apiserver/extensions/website"
+	"github.com/kubia-dev/kubia/internal/apiserver/registry"
 )
 
 // GroupName is the group this package serves.
@@ -36,8 +35,8 @@ func Install(scheme *runtime.Scheme) {
 // Storage returns the storage of each served version's resources. The versions share
 // one store: an object written through one is read through the other. Websites need no
 // authorization beyond the request's own.
-func Storage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, _ authorizer.Authorizer) (map[string]map[string]rest.Storage, error) {
-	websites, status, err := website.NewStorage(scheme, optsGetter)
+func Storage(c registry.Config) (map[string]map[string]rest.Storage, error) {
+	websites, status, err := website.NewStorage(c.Scheme, c.RESTOptions)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", GroupName, err)
 	}

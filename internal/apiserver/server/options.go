@@ -5,9 +5,12 @@ package server
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/emicklei/go-restful/v3"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
@@ -15,6 +18,7 @@ import (
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 
 	kubiaopenapi "github.com/kubia-dev/kubia/internal/apiserver/openapi"
+	"github.com/kubia-dev/kubia/internal/apiserver/registry"
 )
 
 // EtcdPrefix is where kubia-apiserver keeps its objects in etcd: a prefix of its own, so
@@ -25,24 +29,45 @@ const EtcdPrefix = "/registry/kubia.dev"
 // delegated authentication and authorization, admission, audit, …).
 type Options struct {
 	Recommended *genericoptions.RecommendedOptions
+	// Routes are route.openshift.io's own flags.
+	Routes registry.RouteConfig
 }
+
+// DefaultRouteDomain is the routers' domain unless --route-domain says otherwise: a name
+// under .local, which no public DNS answers, so that a local node's routes never send
+// anyone elsewhere (users resolve it with `curl --resolve` or /etc/hosts).
+const DefaultRouteDomain = "apps.kubia.local"
+
+// DefaultRouterServiceAccount is kubia-router's user as the chart installs it.
+const DefaultRouterServiceAccount = "system:serviceaccount:kubia-system:kubia-router"
 
 // NewOptions returns the defaults: objects stored as each group's storage version.
 func NewOptions() *Options {
 	versions := storageVersions()
 	o := genericoptions.NewRecommendedOptions(EtcdPrefix, Codecs.LegacyCodec(versions...))
 	o.Etcd.StorageConfig.EncodeVersioner = versions
-	return &Options{Recommended: o}
+	return &Options{Recommended: o, Routes: registry.RouteConfig{Domain: DefaultRouteDomain, RouterServiceAccount: DefaultRouterServiceAccount}}
 }
 
 // AddFlags adds the flags to fs.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	o.Recommended.AddFlags(fs)
+	fs.StringVar(&o.Routes.Domain, "route-domain", o.Routes.Domain,
+		"the routers' wildcard domain: a Route without a host gets <name>-<namespace>.<domain>")
+	fs.StringVar(&o.Routes.RouterServiceAccount, "router-service-account", o.Routes.RouterServiceAccount,
+		"the router's user name, which must be able to read the Secrets Routes name as external certificates")
 }
 
 // Validate checks the flags.
 func (o *Options) Validate() []error {
-	return o.Recommended.Validate()
+	errs := o.Recommended.Validate()
+	if msgs := validation.IsDNS1123Subdomain(o.Routes.Domain); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--route-domain %q: %s", o.Routes.Domain, strings.Join(msgs, "; ")))
+	}
+	if _, _, err := serviceaccount.SplitUsername(o.Routes.RouterServiceAccount); err != nil {
+		errs = append(errs, fmt.Errorf("--router-service-account: %w", err))
+	}
+	return errs
 }
 
 // Config turns the flags into a server configuration.

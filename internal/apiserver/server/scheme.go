@@ -5,22 +5,22 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
-	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/kubia-dev/kubia/internal/apiserver/extensions"
+	"github.com/kubia-dev/kubia/internal/apiserver/registry"
+	"github.com/kubia-dev/kubia/internal/apiserver/route"
 	"github.com/kubia-dev/kubia/internal/apiserver/template"
 )
 
 // group is one API group kubia-apiserver serves; each has a package under
-// internal/apiserver with these things. Storage gets the server's authorizer, for
-// resources whose rules depend on what the requesting user may do; operationID, when
-// set, names the OpenAPI operations of some paths ("" leaves a path's default name).
+// internal/apiserver with these things. Storage gets what the server has for them
+// (registry.Config); operationID, when set, names the OpenAPI operations of some paths
+// ("" leaves a path's default name).
 type group struct {
 	name           string
 	install        func(*runtime.Scheme)
-	storage        func(*runtime.Scheme, generic.RESTOptionsGetter, authorizer.Authorizer) (map[string]map[string]rest.Storage, error)
+	storage        func(registry.Config) (map[string]map[string]rest.Storage, error)
 	storageVersion schema.GroupVersion
 	operationID    func(path string) string
 }
@@ -29,6 +29,7 @@ type group struct {
 var groups = []group{
 	{extensions.GroupName, extensions.Install, extensions.Storage, extensions.StorageVersion, nil},
 	{template.GroupName, template.Install, template.Storage, template.StorageVersion, template.OperationID},
+	{route.GroupName, route.Install, route.Storage, route.StorageVersion, nil},
 }
 
 var (

@@ -17,10 +17,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
-	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 
+	"github.com/kubia-dev/kubia/internal/apiserver/registry"
 	"github.com/kubia-dev/kubia/internal/apiserver/template/processedtemplate"
 	templatestore "github.com/kubia-dev/kubia/internal/apiserver/template/template"
 	"github.com/kubia-dev/kubia/internal/apiserver/template/templateinstance"
@@ -53,12 +52,12 @@ func Install(scheme *runtime.Scheme) {
 
 // Storage returns the storage of v1's resources. TemplateInstances ask authz whether their
 // creator may name another user as the requester, as openshift-apiserver does.
-func Storage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, authz authorizer.Authorizer) (map[string]map[string]rest.Storage, error) {
-	templates, err := templatestore.NewStorage(scheme, optsGetter)
+func Storage(c registry.Config) (map[string]map[string]rest.Storage, error) {
+	templates, err := templatestore.NewStorage(c.Scheme, c.RESTOptions)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", GroupName, err)
 	}
-	instances, status, err := templateinstance.NewStorage(scheme, optsGetter, authz)
+	instances, status, err := templateinstance.NewStorage(c.Scheme, c.RESTOptions, c.Authorizer)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", GroupName, err)
 	}
