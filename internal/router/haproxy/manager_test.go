@@ -126,8 +126,8 @@ func newRouter(t *testing.T) *router {
 	t.Cleanup(func() { os.RemoveAll(runDir) })
 	r := &router{http: freePort(t), https: freePort(t), ca: c}
 	r.Manager = &Manager{Binary: binary, Log: testr.New(t), Settings: Settings{
-		Dir:       filepath.Join(dir, "haproxy"), RunDir: runDir,
-		HTTPBind:  "127.0.0.1:" + strconv.Itoa(r.http), HTTPSBind: "127.0.0.1:" + strconv.Itoa(r.https),
+		Dir: filepath.Join(dir, "haproxy"), RunDir: runDir,
+		HTTPBind: "127.0.0.1:" + strconv.Itoa(r.http), HTTPSBind: "127.0.0.1:" + strconv.Itoa(r.https),
 		StatsBind: "127.0.0.1:" + strconv.Itoa(freePort(t)), DefaultCertificate: defaultCert, DefaultDestinationCA: destCA,
 		Threads: 2, MaxConn: 2000, HardStopAfter: "10s",
 	}}

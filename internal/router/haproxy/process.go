@@ -21,8 +21,8 @@ import (
 type Process struct {
 	// Binary is the haproxy program; Dir holds haproxy.cfg, RunDir its sockets.
 	Binary, Dir, RunDir string
-	cmd        *exec.Cmd
-	exited     chan error
+	cmd                 *exec.Cmd
+	exited              chan error
 }
 
 // Check runs `haproxy -c` on dir's configuration: HAProxy's own verdict on everything,

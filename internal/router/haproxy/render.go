@@ -68,7 +68,9 @@ func destCAFile(r *Route) string { return "cacerts/" + fileBase(r) + ".pem" }
 func fileBase(r *Route) string { return r.Namespace + "_" + r.Name }
 
 // slotName is the name of a service's slot in a backend.
-func slotName(service, slot int) string { return "s" + strconv.Itoa(service) + "-" + strconv.Itoa(slot) }
+func slotName(service, slot int) string {
+	return "s" + strconv.Itoa(service) + "-" + strconv.Itoa(slot)
+}
 
 // backend is a route's backend as the template renders it.
 type backend struct {
