@@ -12,10 +12,10 @@ KUBE_BINARIES := etcd kube-apiserver kube-controller-manager kube-scheduler kube
 	kubelet kube-proxy containerd containerd-shim-runc-v2 ctr coredns helm \
 	krew validate-krew-manifest
 # Debian packages the node needs (runc, CNI plugins, iptables, conntrack, iproute2 for the
-# node tests' checks), the images (debootstrap) and `make generate` (protobuf-compiler: protoc
-# for go-to-protobuf). Installed by `make deps` when missing; without the node's, the node is
-# skipped.
-DEBIAN_PACKAGES := runc containernetworking-plugins iptables conntrack iproute2 debootstrap protobuf-compiler
+# node tests' checks), the images (debootstrap), `make generate` (protobuf-compiler: protoc
+# for go-to-protobuf) and the router's data-plane tests (haproxy, run on loopback).
+# Installed by `make deps` when missing; without the node's, the node is skipped.
+DEBIAN_PACKAGES := runc containernetworking-plugins iptables conntrack iproute2 debootstrap protobuf-compiler haproxy
 
 GO_TEST_TIMEOUT ?= 30m
 

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -178,23 +177,30 @@ func (e *Endpoint) addr() string {
 	return e.IP + ":" + strconv.Itoa(int(e.Port))
 }
 
-// endpointWeights splits each service's weight over its endpoints, so that the traffic
-// shares are the services' weights whatever their number of endpoints (as OpenShift's
-// router does), scaled so the heaviest endpoint weighs 256, HAProxy's most. A service of
-// weight 0 gets 0: no new traffic.
+// endpointWeights are the server weights of each service, as OpenShift's router computes
+// them: a service's weight is split over its endpoints, so the traffic shares are the
+// services' weights whatever their number of endpoints, scaled so that the heaviest
+// endpoint weighs 256 (HAProxy's most) and truncated, at least 1. A service of weight 0
+// gets 0 (no new traffic); when only one service has a weight, its servers all weigh 1.
 func endpointWeights(services []Service) []int {
-	per := make([]float64, len(services))
-	highest := 0.0
+	per := make([]float32, len(services))
+	var highest float32
+	active := 0
 	for i, s := range services {
 		if s.Weight > 0 && len(s.Endpoints) > 0 {
-			per[i] = float64(s.Weight) / float64(len(s.Endpoints))
-			highest = math.Max(highest, per[i])
+			per[i] = float32(s.Weight) / float32(len(s.Endpoints))
+			highest = max(highest, per[i])
+			active++
 		}
 	}
 	out := make([]int, len(services))
 	for i := range services {
-		if per[i] > 0 {
-			out[i] = max(1, int(math.Round(per[i]*256/highest)))
+		switch {
+		case per[i] == 0:
+		case active == 1:
+			out[i] = 1
+		default:
+			out[i] = max(1, int(per[i]*(256/highest)))
 		}
 	}
 	return out
