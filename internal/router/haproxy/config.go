@@ -325,6 +325,9 @@ func validateHeaders(actions []HeaderAction, valueRE *regexp.Regexp) []error {
 	return errs
 }
 
+// ValidAddress tells whether s is an IP address or a CIDR network, as allow lists hold.
+func ValidAddress(s string) bool { return validAddress(s) }
+
 func validAddress(s string) bool {
 	if _, _, err := net.ParseCIDR(s); err == nil {
 		return true

@@ -1,0 +1,320 @@
+package apiserver_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	routev1 "github.com/openshift/api/route/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2/ktesting"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubia-dev/kubia/internal/router"
+	"github.com/kubia-dev/kubia/internal/router/controller"
+	"github.com/kubia-dev/kubia/internal/router/haproxy"
+	"github.com/kubia-dev/kubia/test/harness"
+)
+
+// testRouter is kubia-router run in the test against the cluster, with HAProxy on
+// loopback ports.
+type testRouter struct {
+	http, https int
+	stop        func()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startRouter(t *testing.T) *testRouter {
+	t.Helper()
+	binary, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy is not installed (make deps installs Debian's)")
+	}
+	runDir, err := os.MkdirTemp("", "router-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(runDir) })
+	addBackendAddress(t)
+	r := &testRouter{http: freePort(t), https: freePort(t)}
+	stats := freePort(t)
+	opts := router.Options{
+		Controller: controller.Options{Name: "default"},
+		Binary:     binary, Domain: "apps.kubia.local",
+		HAProxy: haproxy.Settings{Dir: filepath.Join(t.TempDir(), "haproxy"), RunDir: runDir,
+			HTTPBind: "127.0.0.1:" + strconv.Itoa(r.http), HTTPSBind: "127.0.0.1:" + strconv.Itoa(r.https),
+			StatsBind: "127.0.0.1:" + strconv.Itoa(stats), DefaultDestinationCA: "/etc/ssl/certs/ca-certificates.crt",
+			Threads: 1, MaxConn: 1000, HardStopAfter: "5s"},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- router.Run(ctx, harness.Get(t).Config, opts, ktesting.NewLogger(t, ktesting.NewConfig()))
+	}()
+	r.stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("router: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		if ctx.Err() == nil {
+			r.stop()
+		}
+	})
+	harness.Eventually(t, time.Minute, "HAProxy serves /healthz", func(ctx context.Context) error {
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(stats) + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+	return r
+}
+
+// get sends a request for host (and path) to the router, as curl --resolve does.
+func (r *testRouter) get(ctx context.Context, host, path string) (int, string, error) {
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true,
+		TLSClientConfig: &tls.Config{ServerName: host, InsecureSkipVerify: true}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(r.http)+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Host = host
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), nil
+}
+
+// expectServed waits until host+path answers 200 with a body starting with want.
+func (r *testRouter) expectServed(t *testing.T, host, path, want string) {
+	t.Helper()
+	harness.Eventually(t, time.Minute, host+path+" served by "+want, func(ctx context.Context) error {
+		code, body, err := r.get(ctx, host, path)
+		if err != nil {
+			return err
+		}
+		if code != 200 || !strings.HasPrefix(body, want) {
+			return fmt.Errorf("%d %q", code, body)
+		}
+		return nil
+	})
+}
+
+// backendAddress is where the tests' backends listen: EndpointSlices may not name loopback
+// addresses, so the tests add one of the cluster's range to the loopback interface
+// (198.18.64.0/24 is no node's, pod's or Service's).
+const backendAddress = "198.18.64.1"
+
+// addBackendAddress puts backendAddress on the loopback interface for the test.
+func addBackendAddress(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("ip", "-4", "addr", "show", "dev", "lo").CombinedOutput(); err == nil && strings.Contains(string(out), backendAddress+"/") {
+		return // a killed earlier run left it: use it, remove it at the end
+	}
+	if out, err := exec.Command("ip", "addr", "add", backendAddress+"/32", "dev", "lo").CombinedOutput(); err != nil {
+		t.Skipf("cannot add %s to lo (root and iproute2 needed): %v %s", backendAddress, err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "addr", "del", backendAddress+"/32", "dev", "lo").Run() })
+}
+
+// backendService is a selector-less Service in ns whose EndpointSlice names an HTTP server
+// of the test on backendAddress, answering with name.
+func backendService(t *testing.T, ns, name string) {
+	t.Helper()
+	l, err := net.Listen("tcp", backendAddress+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", name, r.URL.Path)
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	port := int32(l.Addr().(*net.TCPAddr).Port)
+	cs := harness.Get(t).Clientset
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+	if _, err := cs.CoreV1().Services(ns).Create(t.Context(), svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{
+			discoveryv1.LabelServiceName: name, discoveryv1.LabelManagedBy: "kubia-tests"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{backendAddress}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: &port}},
+	}
+	if _, err := cs.DiscoveryV1().EndpointSlices(ns).Create(t.Context(), slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// admittedCondition waits until the router wrote route ns/name's Admitted condition with
+// status (and reason).
+func admittedCondition(t *testing.T, ns, name string, status corev1.ConditionStatus, reason string) routev1.RouteIngressCondition {
+	t.Helper()
+	c := routeClient(t, "")
+	var got routev1.RouteIngressCondition
+	harness.Eventually(t, time.Minute, "route "+name+" Admitted="+string(status), func(ctx context.Context) error {
+		var r routev1.Route
+		if err := c.Get(ctx, clientKey(ns, name), &r); err != nil {
+			return err
+		}
+		for _, in := range r.Status.Ingress {
+			if in.RouterName != "default" {
+				continue
+			}
+			for _, cond := range in.Conditions {
+				if cond.Type == routev1.RouteAdmitted && cond.Status == status && cond.Reason == reason {
+					got = cond
+					return nil
+				}
+			}
+			return fmt.Errorf("status %+v", in)
+		}
+		return fmt.Errorf("no status entry of router default: %+v", r.Status)
+	})
+	return got
+}
+
+// A route's generated host is served by the router from its Service's endpoints, and the
+// router writes Admitted=True under its name.
+func TestRouterServesRoutes(t *testing.T) {
+	r := startRouter(t)
+	ns := harness.Namespace(t)
+	backendService(t, ns, "web")
+	c := routeClient(t, "")
+	route := webRoute(ns, "web", nil)
+	if err := c.Create(t.Context(), route); err != nil {
+		t.Fatal(err)
+	}
+	r.expectServed(t, route.Spec.Host, "/hello", "web /hello")
+	admittedCondition(t, ns, "web", corev1.ConditionTrue, "")
+	if out := harness.Kubectl(t, "get", "route", "web", "-n", ns, "--no-headers"); !strings.Contains(out, route.Spec.Host) {
+		t.Errorf("kubectl get route: %q", out)
+	}
+	code, body, err := r.get(t.Context(), "nothing-here.apps.kubia.local", "/")
+	if err != nil || code != 503 {
+		t.Errorf("unknown host: %d %q %v", code, body, err)
+	}
+}
+
+// The oldest route of a host gives it to its namespace: another namespace's route for it
+// is not admitted whatever its path, with OpenShift's reason and message; deleting the
+// owner admits it.
+func TestRouterHostOwnership(t *testing.T) {
+	r := startRouter(t)
+	nsA, nsB := harness.Namespace(t), harness.Namespace(t)
+	backendService(t, nsA, "a")
+	backendService(t, nsB, "b")
+	c := routeClient(t, "")
+	const host = "shared.example.com"
+	owner := webRoute(nsA, "a", func(r *routev1.Route) { r.Spec.Host, r.Spec.To.Name = host, "a" })
+	if err := c.Create(t.Context(), owner); err != nil {
+		t.Fatal(err)
+	}
+	admittedCondition(t, nsA, "a", corev1.ConditionTrue, "")
+	time.Sleep(1100 * time.Millisecond) // creation times have seconds: make B's newer
+	claimer := webRoute(nsB, "b", func(r *routev1.Route) { r.Spec.Host, r.Spec.Path, r.Spec.To.Name = host, "/b", "b" })
+	if err := c.Create(t.Context(), claimer); err != nil {
+		t.Fatal(err)
+	}
+	cond := admittedCondition(t, nsB, "b", corev1.ConditionFalse, "HostAlreadyClaimed")
+	if want := "a route in another namespace holds " + host + " and is older than b"; cond.Message != want {
+		t.Errorf("message %q, want %q", cond.Message, want)
+	}
+	r.expectServed(t, host, "/b", "a /b") // A's route serves every path of its host
+	out := harness.Kubectl(t, "get", "route", "b", "-n", nsB, "--no-headers")
+	if !strings.Contains(out, "HostAlreadyClaimed") {
+		t.Errorf("kubectl get route b: %q", out)
+	}
+	if err := c.Delete(t.Context(), owner); err != nil {
+		t.Fatal(err)
+	}
+	admittedCondition(t, nsB, "b", corev1.ConditionTrue, "")
+	r.expectServed(t, host, "/b", "b /b")
+}
+
+// A route whose certificate does not match its key is not admitted
+// (ExtendedValidationFailed); the router keeps serving the others.
+func TestRouterBadCertificate(t *testing.T) {
+	r := startRouter(t)
+	ns := harness.Namespace(t)
+	backendService(t, ns, "web")
+	c := routeClient(t, "")
+	good := webRoute(ns, "good", nil)
+	if err := c.Create(t.Context(), good); err != nil {
+		t.Fatal(err)
+	}
+	r.expectServed(t, good.Spec.Host, "/", "web /")
+	cert, _ := selfSigned(t, "bad.apps.kubia.local")
+	_, otherKey := selfSigned(t, "bad.apps.kubia.local")
+	bad := webRoute(ns, "bad", func(r *routev1.Route) {
+		r.Spec.TLS = &routev1.TLSConfig{Termination: routev1.TLSTerminationEdge, Certificate: cert, Key: otherKey}
+	})
+	if err := c.Create(t.Context(), bad); err != nil {
+		t.Fatal(err)
+	}
+	cond := admittedCondition(t, ns, "bad", corev1.ConditionFalse, "ExtendedValidationFailed")
+	if !strings.Contains(cond.Message, "private key does not match public key") {
+		t.Errorf("message %q", cond.Message)
+	}
+	r.expectServed(t, good.Spec.Host, "/", "web /")
+}
+
+func clientKey(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
+
+// selfSigned returns a self-signed certificate for host and its key, as PEM.
+func selfSigned(t *testing.T, host string) (certPEM, keyPEM string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+}
