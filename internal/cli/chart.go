@@ -108,14 +108,56 @@ func installChart(ctx context.Context, cluster *localcluster.Cluster, dataDir, w
 	}
 	served := "Websites: served by the CRD websites.extensions.example.com\n"
 	if websites == websitesAggregated {
+		routerURL := "http://" + net.JoinHostPort(cluster.NodeIP(), "80")
+		if err := waitRouter(ctx, routerURL); err != nil {
+			return "", fmt.Errorf("kubia-router is installed but does not answer at %s: %w%s", routerURL, err, podsSummary(ctx, c, releaseNamespace))
+		}
 		served = fmt.Sprintf("Websites: served by kubia-apiserver from its own etcd (kubectl -n %s logs deploy/kubia-apiserver)\n", releaseNamespace) +
 			fmt.Sprintf("Templates: the starter catalog in namespace %s (kubectl get templates -n %s; kubia new-app --template postgresql-persistent)\n",
-				templates.Namespace, templates.Namespace)
+				templates.Namespace, templates.Namespace) +
+			routesHint(cluster.NodeIP())
 	}
 	return served + fmt.Sprintf("kubia-controller-manager: in the cluster (kubectl -n %s logs deploy/kubia-controller-manager)\n"+
 		"kubia-broker (Open Service Broker): http://kubia-broker.%s.svc in the cluster, %s from this machine;\n"+
 		"  user and password: kubectl -n %s get secret kubia-broker-auth -o go-template='{{.data.username|base64decode}} {{.data.password|base64decode}}'\n",
 		releaseNamespace, releaseNamespace, hostURL, releaseNamespace), nil
+}
+
+// routesHint tells where routes are served and how to reach their names, which no DNS
+// resolves: *.apps.kubia.local is under .local, so the router never answers for anyone
+// else's names (see docs/api/route.md).
+func routesHint(nodeIP string) string {
+	return fmt.Sprintf("Routes: kubia-router serves *.%s on %s:80 and :443; reach a route's host with\n"+
+		"  curl --resolve HOST:80:%s http://HOST/  (or: echo '%s HOST' >> /etc/hosts)\n", registration.DefaultRouteDomain, nodeIP, nodeIP, nodeIP)
+}
+
+// waitRouter waits until HAProxy answers on the node's port 80: a host no route serves
+// gets its 503, which proves it serves the configuration of the first sync.
+func waitRouter(ctx context.Context, url string) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, brokerAnswerTimeout, true, func(ctx context.Context) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false, err
+		}
+		req.Host = "kubia-up-check." + registration.DefaultRouteDomain
+		resp, err := client.Do(req)
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			last = fmt.Errorf("%s answered %s, want HAProxy's 503 for an unknown host", url, resp.Status)
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil && last != nil {
+		return fmt.Errorf("%w (last: %v)", err, last)
+	}
+	return err
 }
 
 // waitAnswers waits until url answers 200. helm's --wait is no proof: after a restart the

@@ -49,10 +49,9 @@ they are loaded into the running node's containerd.`,
 }
 
 // buildImages builds (or finds cached) the node's own images and those Kubia's features
-// run (nginx, kubia-sync, kubia-controller-manager and kubia-broker for the chart,
-// PostgreSQL), returning
-// their archives.
+// run (nginx, kubia-sync, kubia-controller-manager, kubia-broker, kubia-apiserver, its
+// etcd and kubia-router for the chart, PostgreSQL), returning their archives.
 func buildImages(binDir string) ([]string, error) {
 	return images.NodeArchives(binDir, images.Nginx, images.Sync, images.ControllerManager, images.Broker, images.PostgreSQL,
-		images.APIServer, images.Etcd)
+		images.APIServer, images.Etcd, images.Router)
 }

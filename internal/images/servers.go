@@ -7,6 +7,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/kubia-dev/kubia/internal/gitsync/syncstatus"
+	"github.com/kubia-dev/kubia/internal/sourcetree"
 )
 
 // syncPort is syncstatus.Port as text, for nginx's configuration (a test checks they agree).
@@ -135,6 +136,49 @@ func PostgreSQL(cacheDir string) (Image, error) {
 			Env:          []string{"PGDATA=/var/lib/postgresql/data/pgdata", "LANG=C.UTF-8"},
 			ExposedPorts: map[string]struct{}{"5432/tcp": {}},
 			StopSignal:   "SIGINT", // PostgreSQL's "fast" shutdown
+		},
+	}, nil
+}
+
+// Router is kubia-router: Debian's HAProxy 2.6 with the kubia-router controller, which
+// runs it. It runs as haproxy, listening on unprivileged ports (8080, 8443, 1936: the
+// chart maps the node's 80 and 443 to them), with its configuration and sockets in
+// /var/lib/kubia-router and /var/run/kubia-router.
+func Router(cacheDir string) (Image, error) {
+	rootfs, key, err := DebianRootFS(cacheDir, "haproxy", "ca-certificates")
+	if err != nil {
+		return Image{}, err
+	}
+	uid, gid, err := lookupUser(rootfs, "haproxy")
+	if err != nil {
+		return Image{}, err
+	}
+	root, err := sourcetree.Root()
+	if err != nil {
+		return Image{}, err
+	}
+	binary, err := GoBinary(root, "./cmd/kubia-router")
+	if err != nil {
+		return Image{}, err
+	}
+	return Image{
+		Name: "kubia-router",
+		Layers: []Layer{
+			TreeLayer{Root: rootfs, Key: key, Skip: skipDebianClutter},
+			FilesLayer{
+				{Path: "/usr/local/bin/kubia-router", Mode: 0o755, Content: binary},
+				{Path: "/var/lib/kubia-router", Mode: 0o700 | dirMode, UID: uid, GID: gid},
+				{Path: "/var/run/kubia-router", Mode: 0o700 | dirMode, UID: uid, GID: gid},
+			},
+		},
+		Config: v1.Config{
+			Entrypoint: []string{"/usr/local/bin/kubia-router", "--haproxy=/usr/sbin/haproxy",
+				"--http-bind=:8080", "--https-bind=:8443", "--stats-bind=:1936"},
+			User:         strconv.Itoa(uid) + ":" + strconv.Itoa(gid),
+			ExposedPorts: map[string]struct{}{"8080/tcp": {}, "8443/tcp": {}, "1936/tcp": {}},
+			// kubia-router stops HAProxy gracefully on SIGTERM: its workers finish their
+			// connections.
+			StopSignal: "SIGTERM",
 		},
 	}, nil
 }

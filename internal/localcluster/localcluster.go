@@ -443,6 +443,10 @@ func stopInReverse(procs []*process) error {
 	return errors.Join(errs...)
 }
 
+// NodeIP is the address kube-apiserver advertises, which is also the node's: where
+// hostPorts (kubia-router's 80 and 443) answer.
+func (c *Cluster) NodeIP() string { return c.cfg.NodeIP }
+
 // HasNode tells whether the cluster runs a node.
 func (c *Cluster) HasNode() bool { return c.node != nil }
 

@@ -14,7 +14,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	harness.Main(m, harness.WithNode(images.Nginx, images.Sync, images.ControllerManager, images.Broker, images.APIServer, images.Etcd, images.PostgreSQL))
+	harness.Main(m, harness.WithNode(images.Nginx, images.Sync, images.ControllerManager, images.Broker, images.APIServer, images.Etcd, images.PostgreSQL,
+		images.Router))
 }
 
 const (

@@ -18,6 +18,7 @@ import (
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 
 	kubiaopenapi "github.com/kubia-dev/kubia/internal/apiserver/openapi"
+	"github.com/kubia-dev/kubia/internal/apiserver/registration"
 	"github.com/kubia-dev/kubia/internal/apiserver/registry"
 )
 
@@ -33,11 +34,6 @@ type Options struct {
 	Routes registry.RouteConfig
 }
 
-// DefaultRouteDomain is the routers' domain unless --route-domain says otherwise: a name
-// under .local, which no public DNS answers, so that a local node's routes never send
-// anyone elsewhere (users resolve it with `curl --resolve` or /etc/hosts).
-const DefaultRouteDomain = "apps.kubia.local"
-
 // DefaultRouterServiceAccount is kubia-router's user as the chart installs it.
 const DefaultRouterServiceAccount = "system:serviceaccount:kubia-system:kubia-router"
 
@@ -46,7 +42,7 @@ func NewOptions() *Options {
 	versions := storageVersions()
 	o := genericoptions.NewRecommendedOptions(EtcdPrefix, Codecs.LegacyCodec(versions...))
 	o.Etcd.StorageConfig.EncodeVersioner = versions
-	return &Options{Recommended: o, Routes: registry.RouteConfig{Domain: DefaultRouteDomain, RouterServiceAccount: DefaultRouterServiceAccount}}
+	return &Options{Recommended: o, Routes: registry.RouteConfig{Domain: registration.DefaultRouteDomain, RouterServiceAccount: DefaultRouterServiceAccount}}
 }
 
 // AddFlags adds the flags to fs.
