@@ -8,6 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubia-dev/kubia/internal/cli/catalog"
+	"github.com/kubia-dev/kubia/internal/cli/route"
 	"github.com/kubia-dev/kubia/internal/cli/template"
 	"github.com/kubia-dev/kubia/internal/cli/website"
 )
@@ -23,5 +24,6 @@ func NewRootCommand() *cobra.Command {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	root.AddCommand(newUpCommand(), newImagesCommand(), catalog.NewCommand(streams), website.NewCommand(streams))
 	root.AddCommand(template.NewCommands(streams)...)
+	root.AddCommand(route.NewCommands(streams)...)
 	return root
 }

@@ -23,7 +23,14 @@ const caBundle = "/etc/ssl/certs/ca-certificates.crt"
 // moduleDir): the static binary as /<name> on an empty base with CA certificates,
 // running as a non-root user.
 func Command(moduleDir, name string) (Image, error) {
-	binary, err := GoBinary(moduleDir, "./cmd/"+name)
+	return Program(moduleDir, "./cmd/"+name, name)
+}
+
+// Program is the image of Go package pkg (a main) of the module at moduleDir, shaped like
+// Command's: the static binary as /<name>, CA certificates, a non-root user. Tests build
+// their own servers with it.
+func Program(moduleDir, pkg, name string) (Image, error) {
+	binary, err := GoBinary(moduleDir, pkg)
 	if err != nil {
 		return Image{}, err
 	}

@@ -30,6 +30,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	cliroute "github.com/kubia-dev/kubia/internal/cli/route"
 	"github.com/kubia-dev/kubia/internal/router"
 	"github.com/kubia-dev/kubia/internal/router/controller"
 	"github.com/kubia-dev/kubia/internal/router/haproxy"
@@ -317,4 +318,75 @@ func selfSigned(t *testing.T, host string) (certPEM, keyPEM string) {
 		t.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+}
+
+// kubia expose service and kubia create route make the Routes oc makes, with its output;
+// kubia route describe explains a route another namespace's older route keeps out.
+func TestRouteCommands(t *testing.T) {
+	r := startRouter(t)
+	ns, other := harness.Namespace(t), harness.Namespace(t)
+	backendService(t, ns, "web")
+	backendService(t, other, "web")
+	out, err := runCommand(t, cliroute.NewExposeCommand, "service", "web", "-n", ns)
+	if err != nil || out != "route.route.openshift.io/web exposed\n" {
+		t.Fatalf("kubia expose service: %q %v", out, err)
+	}
+	var exposed routev1.Route
+	if err := routeClient(t, "").Get(t.Context(), clientKey(ns, "web"), &exposed); err != nil {
+		t.Fatal(err)
+	}
+	if exposed.Spec.Port == nil || exposed.Spec.Port.TargetPort.String() != "http" || exposed.Spec.Host != "web-"+ns+".apps.kubia.local" {
+		t.Errorf("exposed route: %+v", exposed.Spec)
+	}
+	r.expectServed(t, exposed.Spec.Host, "/", "web /")
+
+	cert, key := selfSigned(t, "secure.example.com")
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	for path, data := range map[string]string{certFile: cert, keyFile: key} {
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err = runCommand(t, cliroute.NewCreateCommand, "route", "edge", "secure", "--service", "web", "-n", ns,
+		"--hostname", "secure.example.com", "--cert", certFile, "--key", keyFile, "--insecure-policy", "Redirect")
+	if err != nil || out != "route.route.openshift.io/secure created\n" {
+		t.Fatalf("kubia create route edge: %q %v", out, err)
+	}
+	admittedCondition(t, ns, "secure", corev1.ConditionTrue, "")
+	out, err = runCommand(t, cliroute.NewCreateCommand, "route", "passthrough", "pass", "--service", "web", "-n", ns, "--port", "8443", "-o", "yaml",
+		"--hostname", "pass.example.com")
+	if err != nil || !strings.Contains(out, "termination: passthrough") || !strings.Contains(out, "targetPort: 8443") {
+		t.Fatalf("kubia create route passthrough: %q %v", out, err)
+	}
+	if _, err := runCommand(t, cliroute.NewCreateCommand, "route", "edge", "--service", "web", "-n", ns); err == nil ||
+		!strings.Contains(err.Error(), `routes.route.openshift.io "web" already exists`) {
+		t.Errorf("an edge route named after the exposed service's route: %v", err)
+	}
+
+	time.Sleep(1100 * time.Millisecond) // creation times have seconds: other's route is newer
+	if _, err := runCommand(t, cliroute.NewExposeCommand, "service", "web", "-n", other, "--hostname", exposed.Spec.Host, "--path", "/mine"); err != nil {
+		t.Fatal(err)
+	}
+	admittedCondition(t, other, "web", corev1.ConditionFalse, "HostAlreadyClaimed")
+	out, err = runCommand(t, cliroute.NewRouteCommand, "describe", "web", "-n", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"NOT admitted: HostAlreadyClaimed: a route in another namespace holds " + exposed.Spec.Host + " and is older than web",
+		"Routes of " + exposed.Spec.Host + ", oldest first:",
+		"  " + ns + "/web  created ",
+		"  " + other + "/web  created ",
+		"path /mine  <- this route",
+		"The oldest route of a host (by creation time, then UID) gives the host to its namespace",
+		"web [1 ready endpoints]",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kubia route describe lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Index(out, ns+"/web") > strings.Index(out, other+"/web") {
+		t.Errorf("claimants not oldest first:\n%s", out)
+	}
 }

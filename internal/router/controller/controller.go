@@ -141,6 +141,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 	resync := time.NewTicker(c.opts.Resync)
 	defer resync.Stop()
+	// HAProxy crashing is no event of the API: look for it every second.
+	crashCheck := time.NewTicker(time.Second)
+	defer crashCheck.Stop()
 	backoff := time.Duration(0)
 	c.Trigger()
 	for {
@@ -149,6 +152,10 @@ func (c *Controller) Run(ctx context.Context) error {
 			return nil
 		case <-resync.C:
 		case <-c.trigger:
+		case <-crashCheck.C:
+			if !c.manager.Crashed() {
+				continue
+			}
 		}
 		// Changes come in bursts (a Deployment's endpoints, a kubectl apply of many
 		// routes): wait a little and take them together, one configuration for all.

@@ -185,6 +185,13 @@ func (m *Manager) startOrReload(ctx context.Context) error {
 	return nil
 }
 
+// Crashed tells whether HAProxy ran and has exited: the next Apply starts it again.
+func (m *Manager) Crashed() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.proc != nil && !m.proc.Running()
+}
+
 // Process is the running HAProxy, nil before the first Apply.
 func (m *Manager) Process() *Process {
 	m.mu.Lock()

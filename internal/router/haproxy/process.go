@@ -41,8 +41,9 @@ func (p *Process) Start(ctx context.Context) error {
 	if err := os.MkdirAll(p.RunDir, 0o700); err != nil {
 		return err
 	}
-	// -db: stay in the foreground, as the container's main process' child.
-	p.cmd = exec.Command(p.Binary, "-W", "-db", "-f", filepath.Join(p.Dir, configFile))
+	// -db: stay in the foreground, as the container's main process' child; -q: no notice of
+	// every stopped proxy on each reload (alerts still reach the log).
+	p.cmd = exec.Command(p.Binary, "-W", "-db", "-q", "-f", filepath.Join(p.Dir, configFile))
 	p.cmd.Stdout, p.cmd.Stderr = os.Stderr, os.Stderr
 	// Its own process group, so that stopping it reaches the workers too.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
