@@ -131,5 +131,3 @@ func loadFile(path string) (string, error) {
 	}
 	return string(data), nil
 }
-
-
