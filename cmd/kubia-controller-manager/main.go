@@ -49,6 +49,7 @@ func main() {
 		opts.ServiceMirror = &m
 		return err
 	})
+	flag.BoolVar(&opts.IngressToRoute, "ingress-to-route", false, "turn Ingresses into Routes, as OpenShift does (route.openshift.io must be served, by kubia-apiserver)")
 	flag.BoolVar(&opts.TemplateInstances, "template-instances", false, "run the TemplateInstance controller (template.openshift.io must be served, by kubia-apiserver)")
 	flag.Func("template-instance-key", "Secret NAMESPACE/NAME of the key seeding TemplateInstances' generated parameter values, made on first use (default: kubia-templateinstance-key in the pod's namespace)", func(s string) error {
 		ns, name, ok := strings.Cut(s, "/")

@@ -32,7 +32,7 @@ func main() {
 	flag.StringVar(&o.HAProxy.DefaultCertificate, "default-certificate", "", "PEM file (certificate and key) for TLS routes without one (empty: a generated self-signed *.<domain>)")
 	flag.StringVar(&o.HAProxy.DefaultDestinationCA, "default-destination-ca", "/etc/ssl/certs/ca-certificates.crt", "CAs reencrypt routes without destinationCACertificate verify their backends with")
 	flag.IntVar(&o.HAProxy.Threads, "threads", 2, "HAProxy's threads")
-	flag.IntVar(&o.HAProxy.MaxConn, "max-connections", 50000, "HAProxy's global maxconn")
+	flag.IntVar(&o.HAProxy.MaxConn, "max-connections", 0, "HAProxy's global maxconn (0: derived from the open files limit, half of it)")
 	flag.StringVar(&o.HAProxy.HardStopAfter, "hard-stop-after", "1h", "how long an old worker may serve its connections after a reload")
 	flag.BoolVar(&o.LeaderElection, "leader-elect", false, "only the leader among replicas writes status")
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", os.Getenv("POD_NAMESPACE"), "namespace of the leader election Lease")

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	routev1 "github.com/openshift/api/route/v1"
 	templatev1 "github.com/openshift/api/template/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -29,6 +30,7 @@ import (
 	servicecatalogv1alpha1 "github.com/kubia-dev/kubia/api/servicecatalog/v1alpha1"
 	"github.com/kubia-dev/kubia/config/crd"
 	"github.com/kubia-dev/kubia/internal/controller/clusterservicebroker"
+	"github.com/kubia-dev/kubia/internal/controller/ingress"
 	"github.com/kubia-dev/kubia/internal/controller/servicebinding"
 	"github.com/kubia-dev/kubia/internal/controller/serviceinstance"
 	"github.com/kubia-dev/kubia/internal/controller/servicemirror"
@@ -69,6 +71,9 @@ type Options struct {
 	// ServiceMirror, when set, copies a Service's endpoints to a selector-less Service of
 	// the same name in another namespace (kubia-apiserver's for the book's APIService).
 	ServiceMirror *servicemirror.Mirror
+	// IngressToRoute turns Ingresses into Routes, as OpenShift does, for kube-apiservers
+	// that serve route.openshift.io (through kubia-apiserver).
+	IngressToRoute bool
 	// TemplateInstances runs the TemplateInstance controller, for kube-apiservers that
 	// serve template.openshift.io (through kubia-apiserver).
 	TemplateInstances bool
@@ -87,7 +92,7 @@ const leaderElectionID = "kubia-controller-manager"
 // Scheme knows every type the controllers read or write.
 func Scheme() (*runtime.Scheme, error) {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, extensionsv1.AddToScheme, servicecatalogv1alpha1.AddToScheme, templatev1.Install} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, extensionsv1.AddToScheme, servicecatalogv1alpha1.AddToScheme, templatev1.Install, routev1.Install} {
 		if err := add(scheme); err != nil {
 			return nil, err
 		}
@@ -105,7 +110,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if opts.QPS > 0 {
 		cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
 	}
-	cacheOpts := website.CacheOptions()
+	cacheOpts := website.CacheOptions(opts.IngressToRoute)
 	if len(opts.Namespaces) > 0 {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range opts.Namespaces {
@@ -156,6 +161,12 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if opts.TemplateInstances {
 		if err := setupTemplateInstances(mgr, cfg, opts.TemplateInstanceKey); err != nil {
 			return nil, err
+		}
+	}
+	if opts.IngressToRoute {
+		ingresses := &ingress.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}
+		if err := ingresses.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the ingress-to-route controller: %w", err)
 		}
 	}
 	if opts.StarterTemplatesNamespace != "" {

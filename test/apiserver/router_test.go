@@ -69,7 +69,7 @@ func startRouter(t *testing.T) *testRouter {
 	r := &testRouter{http: freePort(t), https: freePort(t)}
 	stats := freePort(t)
 	opts := router.Options{
-		Controller: controller.Options{Name: "default"},
+		Controller: controller.Options{Name: "default", CanonicalHostname: "router-default.apps.kubia.local"},
 		Binary:     binary, Domain: "apps.kubia.local",
 		HAProxy: haproxy.Settings{Dir: filepath.Join(t.TempDir(), "haproxy"), RunDir: runDir,
 			HTTPBind: "127.0.0.1:" + strconv.Itoa(r.http), HTTPSBind: "127.0.0.1:" + strconv.Itoa(r.https),

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/kubia-dev/kubia/internal/localcluster"
 )
 
 // Server serves every repository created with Repo under URL/<name>.git.
@@ -23,6 +25,17 @@ type Server struct {
 	mu   sync.Mutex
 	// user and password, when set, are required from every client.
 	user, password string
+}
+
+// OnNode starts a server on the local node's address, where pods reach it, until the
+// test ends.
+func OnNode(t testing.TB) *Server {
+	t.Helper()
+	listener, err := net.Listen("tcp", net.JoinHostPort(localcluster.DefaultNodeIP, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(t, listener)
 }
 
 // New starts a server on listener (nil: a free port on 127.0.0.1) until the test ends.

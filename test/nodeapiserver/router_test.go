@@ -19,14 +19,17 @@ import (
 	routev1 "github.com/openshift/api/route/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	extensionsv1 "github.com/kubia-dev/kubia/api/extensions/v1"
 	"github.com/kubia-dev/kubia/internal/images"
 	"github.com/kubia-dev/kubia/internal/localcluster"
+	"github.com/kubia-dev/kubia/test/gitserver"
 	"github.com/kubia-dev/kubia/test/harness"
 )
 
@@ -116,6 +119,7 @@ func TestRouterOnNode(t *testing.T) {
 	})
 	t.Run("weighted 3:1", func(t *testing.T) { weightedSplit(t, routes, ns) })
 	t.Run("200 route changes under load", func(t *testing.T) { churnUnderLoad(t, routes, ns) })
+	t.Run("an Ingress, and a Website's spec.ingress", func(t *testing.T) { ingressesServed(t, routes, ns) })
 	t.Run("router pod killed", func(t *testing.T) {
 		r := createRoute(t, routes, ns, "survivor", func(r *routev1.Route) { r.Spec.To.Name = "web"; r.Spec.Port = httpPort })
 		c := routerClient(nil)
@@ -131,6 +135,47 @@ func TestRouterOnNode(t *testing.T) {
 		})
 		expectServed(t, c, "http://"+r.Spec.Host+"/", 200, "web /")
 	})
+}
+
+// ingressesServed: an Ingress (of no class: the chart's kubia class is the default) becomes
+// a Route, which the router serves and reports in the Ingress's status; a Website's
+// spec.ingress is served the same way.
+func ingressesServed(t *testing.T, routes client.Client, ns string) {
+	c := harness.Get(t).Client
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns}, Spec: networkingv1.IngressSpec{
+		Rules: []networkingv1.IngressRule{{Host: "shop.example.com", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+			Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix), Backend: networkingv1.IngressBackend{
+				Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
+	if err := c.Create(t.Context(), ing); err != nil {
+		t.Fatal(err)
+	}
+	expectServed(t, routerClient(nil), "http://shop.example.com/cart", 200, "web /cart")
+	harness.WaitFor(t, ing, timeout, "the Ingress reports the router", func() error {
+		if lb := ing.Status.LoadBalancer.Ingress; len(lb) != 1 || lb[0].Hostname != "router-default.apps.kubia.local" {
+			return fmt.Errorf("status %+v", ing.Status.LoadBalancer)
+		}
+		return nil
+	})
+	var list routev1.RouteList
+	if err := routes.List(t.Context(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range list.Items {
+		if ref := metav1.GetControllerOf(&r); ref != nil && ref.Name == "shop" {
+			if r.Spec.Port == nil || r.Spec.Port.TargetPort.String() != "http" || !strings.HasPrefix(r.Name, "shop-") {
+				t.Errorf("the Ingress's route: %s %+v", r.Name, r.Spec)
+			}
+		}
+	}
+
+	repo := gitserver.OnNode(t).Repo(t, "site")
+	repo.Commit(t, map[string]string{"index.html": "<h1>served by the router</h1>"}, "first")
+	site := &extensionsv1.Website{ObjectMeta: metav1.ObjectMeta{Name: "site", Namespace: ns},
+		Spec: extensionsv1.WebsiteSpec{GitRepo: repo.URL, Ingress: &extensionsv1.WebsiteIngress{Host: "site.example.com"}}}
+	if err := c.Create(t.Context(), site); err != nil {
+		t.Fatal(err)
+	}
+	expectServed(t, routerClient(nil), "http://site.example.com/", 200, "<h1>served by the router</h1>")
 }
 
 var (

@@ -37,14 +37,7 @@ func runController(t *testing.T, ns string) {
 }
 
 // nodeGitServer serves Git repositories on the node address, where pods reach it.
-func nodeGitServer(t *testing.T) *gitserver.Server {
-	t.Helper()
-	listener, err := net.Listen("tcp", net.JoinHostPort(localcluster.DefaultNodeIP, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return gitserver.New(t, listener)
-}
+func nodeGitServer(t *testing.T) *gitserver.Server { return gitserver.OnNode(t) }
 
 // A Website for a repository on a Git server here is served on its NodePort, follows new
 // commits within the sync interval, and at once when the webhook is called (on the site's

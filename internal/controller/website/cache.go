@@ -33,10 +33,16 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // pods, no managedFields, and Deployments and Services reduced to what a reconcile reads
 // (its owner, what the status reports) plus the hash of what Kubia manages, which is all a
 // reconcile compares; pods to where kubia-sync is asked. A reconcile that must write reads
-// the whole object past the cache.
-func CacheOptions() cache.Options {
+// the whole object past the cache. everyIngressAndService caches every Ingress and
+// Service, not only Kubia's, for a controller that reads them all (ingress-to-route);
+// Services are still reduced.
+func CacheOptions(everyIngressAndService bool) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{ManagedByLabel: "kubia"})
 	websitePods := labels.SelectorFromSet(labels.Set{ManagedByLabel: "kubia", nameLabel: nameValue})
+	ingressesAndServices := managed
+	if everyIngressAndService {
+		ingressesAndServices = nil
+	}
 	return cache.Options{
 		// managedFields are bookkeeping the controller never reads, and a large part of
 		// every cached object.
@@ -44,8 +50,8 @@ func CacheOptions() cache.Options {
 		ByObject: map[client.Object]cache.ByObject{
 			&extensionsv1.Website{}: {Transform: compactWebsite},
 			&appsv1.Deployment{}:    {Label: managed, Transform: compactDeployment},
-			&corev1.Service{}:       {Label: managed, Transform: compactService},
-			&networkingv1.Ingress{}: {Label: managed},
+			&corev1.Service{}:       {Label: ingressesAndServices, Transform: compactService},
+			&networkingv1.Ingress{}: {Label: ingressesAndServices},
 			&corev1.Pod{}:           {Label: websitePods, Transform: compactPod},
 			&corev1.Node{}:          {Transform: compactNode},
 		},

@@ -27,7 +27,9 @@ type Settings struct {
 	// DefaultDestinationCA is the CA file reencrypt routes without a
 	// destinationCACertificate verify their backends with.
 	DefaultDestinationCA string
-	// Threads is HAProxy's nbthread; MaxConn its global maxconn.
+	// Threads is HAProxy's nbthread; MaxConn its global maxconn, 0 for HAProxy's own
+	// default, derived from the file descriptors the process may open (each connection
+	// takes two).
 	Threads, MaxConn int
 	// HardStopAfter bounds how long an old worker serves its connections after a reload.
 	HardStopAfter string
@@ -335,7 +337,9 @@ func renderMaps(files Files, s Settings, routes []*Route) {
 var configTemplate = template.Must(template.New(configFile).Parse(`# Written by kubia-router: every change is overwritten.
 global
   master-worker
+{{- if .MaxConn}}
   maxconn {{.MaxConn}}
+{{- end}}
   nbthread {{.Threads}}
   stats socket {{.RunDir}}/haproxy.sock mode 600 level admin expose-fd listeners
   stats timeout 2m
