@@ -172,7 +172,7 @@ type testCA struct {
 
 type pemPair struct{ cert, key []byte }
 
-func newTestCA(t *testing.T) *testCA {
+func newTestCA(t testing.TB) *testCA {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
@@ -193,7 +193,7 @@ func newTestCA(t *testing.T) *testCA {
 
 // issue makes a certificate for both server and client use: a serving one when dnsNames
 // are given.
-func (ca *testCA) issue(t *testing.T, commonName string, dnsNames []string) pemPair {
+func (ca *testCA) issue(t testing.TB, commonName string, dnsNames []string) pemPair {
 	t.Helper()
 	key := newKey(t)
 	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
@@ -218,7 +218,7 @@ func (ca *testCA) issue(t *testing.T, commonName string, dnsNames []string) pemP
 		key: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})}
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

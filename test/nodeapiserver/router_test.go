@@ -315,7 +315,7 @@ func churnUnderLoad(t *testing.T, routes client.Client, ns string) {
 	}
 }
 
-func routeClient(t *testing.T) client.Client {
+func routeClient(t testing.TB) client.Client {
 	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := routev1.Install(scheme); err != nil {
@@ -328,7 +328,7 @@ func routeClient(t *testing.T) client.Client {
 	return c
 }
 
-func createRoute(t *testing.T, routes client.Client, ns, name string, mutate func(*routev1.Route)) *routev1.Route {
+func createRoute(t testing.TB, routes client.Client, ns, name string, mutate func(*routev1.Route)) *routev1.Route {
 	t.Helper()
 	r := &routev1.Route{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: routev1.RouteSpec{To: routev1.RouteTargetReference{Kind: "Service", Name: name}}}
@@ -354,7 +354,7 @@ func routerPod(t *testing.T) corev1.Pod {
 	return pods.Items[0]
 }
 
-func waitRouterReady(t *testing.T) {
+func waitRouterReady(t testing.TB) {
 	t.Helper()
 	harness.WaitFor(t, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "kubia-router", Namespace: chartNamespace}}, timeout,
 		"kubia-router ready", func() error { return nil })
@@ -402,7 +402,7 @@ func get(ctx context.Context, c *http.Client, url string) (int, string, error) {
 }
 
 // expectServed waits until url answers code with a body starting with want.
-func expectServed(t *testing.T, c *http.Client, url string, code int, want string) {
+func expectServed(t testing.TB, c *http.Client, url string, code int, want string) {
 	t.Helper()
 	harness.Eventually(t, timeout, fmt.Sprintf("%s answers %d %q", url, code, want), func(ctx context.Context) error {
 		got, body, err := get(ctx, c, url)
@@ -417,7 +417,7 @@ func expectServed(t *testing.T, c *http.Client, url string, code int, want strin
 }
 
 // nginxBackend runs the nginx image behind Service name (port http, 80 → 8080).
-func nginxBackend(t *testing.T, ns, name string) {
+func nginxBackend(t testing.TB, ns, name string) {
 	t.Helper()
 	deployBackend(t, ns, name, corev1.Container{Name: "nginx", Image: images.Ref("nginx"), ImagePullPolicy: corev1.PullNever,
 		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}}, nil)
@@ -425,7 +425,7 @@ func nginxBackend(t *testing.T, ns, name string) {
 
 // echoBackend runs test/echoserver as name behind Service name: port http (80 → 8080)
 // and, with a certificate, https (443 → 8443) serving it.
-func echoBackend(t *testing.T, ns, name string, cert *corev1.Secret) {
+func echoBackend(t testing.TB, ns, name string, cert *corev1.Secret) {
 	t.Helper()
 	c := corev1.Container{Name: "echo", Image: images.Ref("echoserver"), ImagePullPolicy: corev1.PullNever,
 		Env:   []corev1.EnvVar{{Name: "NAME", Value: name}},
@@ -441,7 +441,7 @@ func echoBackend(t *testing.T, ns, name string, cert *corev1.Secret) {
 	deployBackend(t, ns, name, c, cert)
 }
 
-func deployBackend(t *testing.T, ns, name string, c corev1.Container, cert *corev1.Secret) {
+func deployBackend(t testing.TB, ns, name string, c corev1.Container, cert *corev1.Secret) {
 	t.Helper()
 	labels := map[string]string{"app": name}
 	pod := corev1.PodSpec{Containers: []corev1.Container{c},
@@ -467,7 +467,7 @@ func deployBackend(t *testing.T, ns, name string, c corev1.Container, cert *core
 }
 
 // serverTLS is a kubernetes.io/tls Secret of a certificate for names.
-func (ca *testCA) serverTLS(t *testing.T, names ...string) *corev1.Secret {
+func (ca *testCA) serverTLS(t testing.TB, names ...string) *corev1.Secret {
 	p := ca.issue(t, names[0], names)
 	return &corev1.Secret{Type: corev1.SecretTypeTLS, Data: map[string][]byte{"tls.crt": p.cert, "tls.key": p.key}}
 }
