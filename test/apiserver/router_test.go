@@ -390,3 +390,83 @@ func TestRouteCommands(t *testing.T) {
 		t.Errorf("claimants not oldest first:\n%s", out)
 	}
 }
+
+// A restarted router applies what it finds once: HAProxy starts, and neither the routes'
+// status (already written by the router before) nor the informers' initial events cause
+// a reload.
+func TestRouterRestartCausesNoReloads(t *testing.T) {
+	binary, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy is not installed (make deps installs Debian's)")
+	}
+	addBackendAddress(t)
+	ns := harness.Namespace(t)
+	backendService(t, ns, "web")
+	c := routeClient(t, "")
+	var hosts []string
+	for i := 0; i < 20; i++ {
+		r := webRoute(ns, fmt.Sprintf("web-%d", i), nil)
+		if err := c.Create(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		hosts = append(hosts, r.Spec.Host)
+	}
+	run := func() (*haproxy.Manager, *testRouter, func()) {
+		runDir, err := os.MkdirTemp("", "router-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := &testRouter{http: freePort(t), https: freePort(t)}
+		m := &haproxy.Manager{Binary: binary, Log: ktesting.NewLogger(t, ktesting.NewConfig()), Settings: haproxy.Settings{
+			Dir: filepath.Join(t.TempDir(), "haproxy"), RunDir: runDir, DefaultCertificate: writeDefaultCert(t),
+			HTTPBind: "127.0.0.1:" + strconv.Itoa(tr.http), HTTPSBind: "127.0.0.1:" + strconv.Itoa(tr.https),
+			StatsBind: "127.0.0.1:" + strconv.Itoa(freePort(t)), Threads: 1, HardStopAfter: "5s"}}
+		if err := os.MkdirAll(m.Settings.Dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		ctrl, err := controller.New(harness.Get(t).Config, m, controller.Options{Name: "default"}, ktesting.NewLogger(t, ktesting.NewConfig()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- ctrl.Run(ctx) }()
+		return m, tr, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+			_ = m.Stop()
+			os.RemoveAll(runDir)
+		}
+	}
+	_, first, stop := run()
+	for _, h := range hosts {
+		first.expectServed(t, h, "/", "web /")
+	}
+	for i := range hosts {
+		admittedCondition(t, ns, fmt.Sprintf("web-%d", i), corev1.ConditionTrue, "")
+	}
+	stop()
+
+	m, second, stop := run()
+	defer stop()
+	for _, h := range hosts {
+		second.expectServed(t, h, "/", "web /")
+	}
+	time.Sleep(5 * time.Second)
+	if reloads, runtime := m.Counts(); reloads != 1 || runtime != 0 {
+		t.Errorf("after a restart: %d starts and reloads, %d runtime updates; want 1 and 0", reloads, runtime)
+	}
+}
+
+// writeDefaultCert writes a self-signed certificate and key as one PEM file.
+func writeDefaultCert(t *testing.T) string {
+	t.Helper()
+	cert, key := selfSigned(t, "*.apps.kubia.local")
+	path := filepath.Join(t.TempDir(), "default.pem")
+	if err := os.WriteFile(path, []byte(cert+key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

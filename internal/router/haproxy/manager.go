@@ -33,8 +33,17 @@ type Manager struct {
 	// weights and states: when a new one is the same, the runtime API is enough.
 	appliedStructure []byte
 	appliedServers   map[string]server // "backend/server" → server
-	// Reloads counts reloads, RuntimeUpdates the changes applied without one.
-	Reloads, RuntimeUpdates int
+	// reloads counts HAProxy's starts and reloads, runtimeUpdates the changes applied
+	// without one.
+	reloads, runtimeUpdates int
+}
+
+// Counts returns how many times HAProxy was started or reloaded, and how many changes the
+// runtime API applied without a reload.
+func (m *Manager) Counts() (reloads, runtimeUpdates int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reloads, m.runtimeUpdates
 }
 
 // Result is what Apply made of each route.
@@ -175,13 +184,13 @@ func (m *Manager) startOrReload(ctx context.Context) error {
 			return err
 		}
 		m.proc = p
-		m.Reloads++
+		m.reloads++
 		return nil
 	}
 	if err := m.proc.Reload(ctx); err != nil {
 		return err
 	}
-	m.Reloads++
+	m.reloads++
 	return nil
 }
 
@@ -292,7 +301,7 @@ func (m *Manager) applyRuntime(ctx context.Context, files Files) error {
 		}
 	}
 	if len(commands) > 0 {
-		m.RuntimeUpdates++
+		m.runtimeUpdates++
 	}
 	m.appliedServers = next
 	return nil

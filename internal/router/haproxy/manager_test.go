@@ -300,10 +300,13 @@ func TestEndpointsWithoutReload(t *testing.T) {
 	r.apply(t, route)
 	c := r.client("web.apps.test")
 	expect(t, c, "http://web.apps.test/", 200, "one")
-	reloads := r.Reloads
+	reloads, _ := r.Counts()
 	route.Services[0].Endpoints = []Endpoint{two}
-	if res := r.apply(t, route); res.Reloaded || r.Reloads != reloads {
-		t.Fatalf("an endpoint change reloaded (%d reloads)", r.Reloads)
+	if res := r.apply(t, route); res.Reloaded {
+		t.Fatal("an endpoint change reloaded")
+	}
+	if now, runtime := r.Counts(); now != reloads || runtime != 1 {
+		t.Fatalf("after an endpoint change: %d reloads (was %d), %d runtime updates", now, reloads, runtime)
 	}
 	for i := 0; i < 10; i++ {
 		expect(t, c, "http://web.apps.test/", 200, "two")
