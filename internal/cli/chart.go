@@ -134,37 +134,19 @@ func routesHint(nodeIP string) string {
 // waitRouter waits until HAProxy answers on the node's port 80: a host no route serves
 // gets its 503, which proves it serves the configuration of the first sync.
 func waitRouter(ctx context.Context, url string) error {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	var last error
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, brokerAnswerTimeout, true, func(ctx context.Context) (bool, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return false, err
-		}
-		req.Host = "kubia-up-check." + registration.DefaultRouteDomain
-		resp, err := client.Do(req)
-		if err != nil {
-			last = err
-			return false, nil
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusServiceUnavailable {
-			last = fmt.Errorf("%s answered %s, want HAProxy's 503 for an unknown host", url, resp.Status)
-			return false, nil
-		}
-		return true, nil
-	})
-	if err != nil && last != nil {
-		return fmt.Errorf("%w (last: %v)", err, last)
-	}
-	return err
+	return waitStatus(ctx, url, "kubia-up-check."+registration.DefaultRouteDomain, http.StatusServiceUnavailable)
 }
 
 // waitAnswers waits until url answers 200. helm's --wait is no proof: after a restart the
 // Deployments' status is the one stored before, while the kubelet is still restarting the
-// pods and kube-proxy may still send the Service's traffic to their old addresses. Each
-// attempt is bounded, so one connection stuck on a stale address cannot use up the wait.
+// pods and kube-proxy may still send the Service's traffic to their old addresses.
 func waitAnswers(ctx context.Context, url string) error {
+	return waitStatus(ctx, url, "", http.StatusOK)
+}
+
+// waitStatus waits until a GET of url (for host, when set) answers want. Each attempt is
+// bounded, so one connection stuck on a stale address cannot use up the wait.
+func waitStatus(ctx context.Context, url, host string, want int) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, brokerAnswerTimeout, true, func(ctx context.Context) (bool, error) {
@@ -172,14 +154,17 @@ func waitAnswers(ctx context.Context, url string) error {
 		if err != nil {
 			return false, err
 		}
+		if host != "" {
+			req.Host = host
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			last = err
 			return false, nil
 		}
 		resp.Body.Close()
-		last = fmt.Errorf("GET %s: %s", url, resp.Status)
-		return resp.StatusCode == http.StatusOK, nil
+		last = fmt.Errorf("GET %s: %s, want %d", url, resp.Status, want)
+		return resp.StatusCode == want, nil
 	})
 	if err != nil && last != nil {
 		return fmt.Errorf("%w (last attempt: %w)", err, last)
