@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,19 @@ type Controller struct {
 	trigger                      chan struct{}
 	writeStatus                  atomic.Bool
 	synced                       atomic.Bool
+
+	// The status writer works apart from syncs, so that writing 1000 routes' status never
+	// holds up the data plane: each sync leaves its decisions here, replacing any the
+	// writer has not taken yet.
+	statusMu      sync.Mutex
+	pendingStatus *statusJob
+	statusSignal  chan struct{}
+}
+
+// statusJob is what one sync decided for each route.
+type statusJob struct {
+	routes    []*routev1.Route
+	decisions map[string]admission.Decision
 }
 
 // RouteClient is a REST client of route.openshift.io/v1.
@@ -94,7 +108,8 @@ func New(cfg *rest.Config, manager *haproxy.Manager, opts Options, log logr.Logg
 	if opts.Resync == 0 {
 		opts.Resync = 10 * time.Minute
 	}
-	c := &Controller{opts: opts, kube: kube, routes: routes, manager: manager, log: log, trigger: make(chan struct{}, 1)}
+	c := &Controller{opts: opts, kube: kube, routes: routes, manager: manager, log: log, trigger: make(chan struct{}, 1),
+		statusSignal: make(chan struct{}, 1)}
 	factory := informers.NewSharedInformerFactory(kube, 0)
 	c.sliceInformer = factory.Discovery().V1().EndpointSlices().Informer()
 	lw := cache.NewListWatchFromClient(routes, "routes", metav1.NamespaceAll, fields.Everything())
@@ -139,6 +154,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), c.sliceInformer.HasSynced, c.routeInformer.HasSynced) {
 		return ctx.Err()
 	}
+	go c.runStatusWriter(ctx)
 	resync := time.NewTicker(c.opts.Resync)
 	defer resync.Stop()
 	// HAProxy crashing is no event of the API: look for it every second.
@@ -197,21 +213,53 @@ func (c *Controller) sync(ctx context.Context) error {
 	for key, rejected := range res.Rejected {
 		decisions[key] = admission.Decision{Reason: ReasonExtendedValidationFailed, Message: rejected.Error()}
 	}
-	if !c.writeStatus.Load() {
-		return nil
-	}
-	var conflicts int
-	for _, r := range routes {
-		if err := c.updateStatus(ctx, r, decisions[keyOf(r)]); apierrors.IsConflict(err) {
-			conflicts++
-		} else if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("status of route %s: %w", keyOf(r), err)
-		}
-	}
-	if conflicts > 0 {
-		return fmt.Errorf("%d routes changed while their status was written", conflicts)
+	c.statusMu.Lock()
+	c.pendingStatus = &statusJob{routes: routes, decisions: decisions}
+	c.statusMu.Unlock()
+	select {
+	case c.statusSignal <- struct{}{}:
+	default:
 	}
 	return nil
+}
+
+// statusWriteTimeout bounds one status write: a request stuck on a restarting
+// kubia-apiserver must not stop the writer.
+const statusWriteTimeout = 10 * time.Second
+
+// runStatusWriter writes the latest sync's status entries that changed, while this
+// replica writes status. A route changed meanwhile (a conflict) or a failed write asks for
+// another sync, whose decisions are written then.
+func (c *Controller) runStatusWriter(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.statusSignal:
+		}
+		c.statusMu.Lock()
+		job := c.pendingStatus
+		c.pendingStatus = nil
+		c.statusMu.Unlock()
+		if job == nil || !c.writeStatus.Load() {
+			continue
+		}
+		failed := 0
+		for _, r := range job.routes {
+			wctx, cancel := context.WithTimeout(ctx, statusWriteTimeout)
+			err := c.updateStatus(wctx, r, job.decisions[keyOf(r)])
+			cancel()
+			if err != nil && !apierrors.IsNotFound(err) {
+				if !apierrors.IsConflict(err) {
+					c.log.Error(err, "writing a route's status", "route", keyOf(r))
+				}
+				failed++
+			}
+		}
+		if failed > 0 {
+			time.AfterFunc(time.Second, c.Trigger)
+		}
+	}
 }
 
 func (c *Controller) listRoutes() []*routev1.Route {

@@ -104,8 +104,9 @@ func (m *Manager) Apply(ctx context.Context, routes []*Route) (Result, error) {
 // a known good base) and renders the others.
 func (m *Manager) renderChecked(ctx context.Context, routes []*Route, rejected map[string]error) (Files, error) {
 	files, err := m.check(ctx, routes)
-	if err == nil {
-		return files, nil
+	var refused *RefusedError
+	if err == nil || !errors.As(err, &refused) {
+		return files, err // HAProxy's verdict, or no verdict at all (a cancelled context)
 	}
 	m.Log.Info("haproxy refused the configuration; finding the routes to blame", "error", err.Error())
 	var good []*Route
@@ -117,6 +118,8 @@ func (m *Manager) renderChecked(ctx context.Context, routes []*Route, rejected m
 		if _, err := m.check(ctx, append(append([]*Route(nil), good...), candidates...)); err == nil {
 			good = append(good, candidates...)
 			return nil
+		} else if !errors.As(err, &refused) {
+			return err
 		} else if len(candidates) == 1 {
 			rejected[candidates[0].Key()] = fmt.Errorf("HAProxy refused the route's configuration: %s", err)
 			return nil
@@ -158,7 +161,11 @@ func (m *Manager) check(ctx context.Context, routes []*Route) (Files, error) {
 		return nil, err
 	}
 	if err := Check(ctx, m.Binary, scratch); err != nil {
-		return nil, errors.New(firstAlert(err.Error(), scratch))
+		var refused *RefusedError
+		if errors.As(err, &refused) {
+			refused.Output = firstAlert(refused.Output, scratch)
+		}
+		return nil, err
 	}
 	return files, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -338,4 +339,42 @@ func TestBadCertificateAffectsOnlyItsRoute(t *testing.T) {
 		t.Errorf("bad certificate: %v", err)
 	}
 	expect(t, r.client("good.apps.test"), "http://good.apps.test/", 200, "web")
+}
+
+// A route whose certificate passes Validate but HAProxy refuses (a 1024-bit RSA key, too
+// small for OpenSSL 3's default security level) is found by halves and left out with
+// HAProxy's reason; the other routes are served.
+func TestRefusedRouteFoundByHalves(t *testing.T) {
+	r := newRouter(t)
+	web := backendServer(t, "web", nil)
+	key, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "weak.apps.test"}, DNSNames: []string{"weak.apps.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, r.ca.cert, &key.PublicKey, r.ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak := plainRoute("weak", "weak.apps.test", web)
+	weak.Termination = Edge
+	weak.Certificate = append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})...)
+	var routes []*Route
+	for i := 0; i < 7; i++ {
+		routes = append(routes, plainRoute(fmt.Sprintf("ok-%d", i), fmt.Sprintf("ok-%d.apps.test", i), web))
+	}
+	res := r.apply(t, append(routes, weak)...)
+	if err := res.Rejected["ns/weak"]; err == nil || !strings.Contains(err.Error(), "HAProxy refused the route's configuration") {
+		t.Fatalf("weak certificate: %v (rejected: %v)", err, res.Rejected)
+	}
+	if len(res.Rejected) != 1 {
+		t.Errorf("rejected %v, want only ns/weak", res.Rejected)
+	}
+	t.Logf("why: %v", res.Rejected["ns/weak"])
+	for i := 0; i < 7; i++ {
+		host := fmt.Sprintf("ok-%d.apps.test", i)
+		expect(t, r.client(host), "http://"+host+"/", 200, "web")
+	}
 }

@@ -25,14 +25,30 @@ type Process struct {
 	exited              chan error
 }
 
+// RefusedError is HAProxy's refusal of a configuration: `haproxy -c` ran and said no.
+type RefusedError struct {
+	// Output is what HAProxy said.
+	Output string
+}
+
+func (e *RefusedError) Error() string { return e.Output }
+
 // Check runs `haproxy -c` on dir's configuration: HAProxy's own verdict on everything,
-// certificates and map files included, before it is used.
+// certificates and map files included, before it is used. Only a verdict is a
+// RefusedError: a check that could not run (or was cancelled) is another error, and
+// blames no route.
 func Check(ctx context.Context, binary, dir string) error {
 	out, err := exec.CommandContext(ctx, binary, "-c", "-f", filepath.Join(dir, configFile)).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("haproxy -c: %w:\n%s", err, out)
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("haproxy -c: %w", ctx.Err())
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		return &RefusedError{Output: string(out)}
 	}
-	return nil
+	return fmt.Errorf("haproxy -c: %w: %s", err, out)
 }
 
 // Start runs HAProxy on dir's configuration until ctx ends or Stop, and waits until its
