@@ -403,6 +403,18 @@ func TestRouterRestartCausesNoReloads(t *testing.T) {
 	ns := harness.Namespace(t)
 	backendService(t, ns, "web")
 	c := routeClient(t, "")
+	// The router serves every namespace: wait until the routes of earlier tests' deleted
+	// namespaces are gone, whose deletions would be changes to apply.
+	harness.Eventually(t, 2*time.Minute, "no routes of other tests left", func(ctx context.Context) error {
+		var all routev1.RouteList
+		if err := c.List(ctx, &all); err != nil {
+			return err
+		}
+		if len(all.Items) > 0 {
+			return fmt.Errorf("%d routes left, in %s first", len(all.Items), all.Items[0].Namespace)
+		}
+		return nil
+	})
 	var hosts []string
 	for i := 0; i < 20; i++ {
 		r := webRoute(ns, fmt.Sprintf("web-%d", i), nil)
