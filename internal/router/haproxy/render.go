@@ -352,6 +352,9 @@ defaults
   mode http
   log global
   option redispatch
+{{- /* Idle connections to servers serve other clients' requests too, first ones
+  included: clients without keep-alive then cost the pods no new connection each. */}}
+  http-reuse aggressive
   retries 3
   timeout connect 5s
   timeout client 30s

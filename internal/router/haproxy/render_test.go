@@ -69,7 +69,7 @@ func TestValidateRefusesHostileValues(t *testing.T) {
 // directives are the first words of every line HAProxy's configuration may have.
 var directives = regexp.MustCompile(`^(#.*|global|defaults|frontend \S+|backend \S+|  (master-worker|maxconn|nbthread|stats|hard-stop-after|log|` +
 	`ssl-default-bind-options|tune\.ssl\.default-dh-param|mode|option|retries|timeout|bind|monitor-uri|http-request|http-response|` +
-	`tcp-request|use_backend|default_backend|server|balance|acl|stick-table|cookie) .*|  master-worker|)$`)
+	`tcp-request|use_backend|default_backend|server|balance|acl|stick-table|cookie|http-reuse) .*|  master-worker|)$`)
 
 // Whatever strings a route holds, a route Validate accepts renders lines of known
 // directives only, map lines of two words, and regular expressions that match its own
