@@ -22,7 +22,7 @@ func main() {
 	flag.StringVar(&o.Controller.Name, "name", "default", "the router's name in routes' status.ingress[].routerName")
 	flag.StringVar(&o.Controller.CanonicalHostname, "canonical-hostname", "", "status.ingress[].routerCanonicalHostname: the name the router's domain should resolve to")
 	flag.BoolVar(&o.Controller.Admission.AllowWildcards, "allow-wildcard-routes", false, "admit routes of wildcardPolicy Subdomain")
-	flag.StringVar(&o.Domain, "domain", "apps.kubia.local", "the router's wildcard domain, named in the generated default certificate")
+	flag.StringVar(&o.Domain, "domain", "apps.kubia.local", "the router's wildcard domain: routes' spec.subdomain is served under it, and the generated default certificate names it")
 	flag.StringVar(&o.Binary, "haproxy", "haproxy", "the haproxy program")
 	flag.StringVar(&o.HAProxy.Dir, "dir", "/var/lib/kubia-router", "where the configuration, maps and certificates are written")
 	flag.StringVar(&o.HAProxy.RunDir, "run-dir", "/var/run/kubia-router", "where HAProxy's sockets are (a short path)")

@@ -35,7 +35,8 @@ type Options struct {
 	HAProxy    haproxy.Settings
 	// Binary is the haproxy program.
 	Binary string
-	// Domain is the router's wildcard domain, named by the generated default certificate.
+	// Domain is the router's wildcard domain, named by the generated default certificate
+	// and completing routes' spec.subdomain.
 	Domain string
 	// LeaderElection, when set, lets only the leader among the replicas of this router
 	// write status (all of them serve), through a Lease in LeaderElectionNamespace.
@@ -61,6 +62,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options, log logr.Logger) erro
 			log.Error(err, "stopping haproxy")
 		}
 	}()
+	o.Controller.Domain = o.Domain
 	c, err := controller.New(cfg, m, o.Controller, log.WithName("controller"))
 	if err != nil {
 		return err

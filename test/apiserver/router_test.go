@@ -40,8 +40,8 @@ import (
 // testRouter is kubia-router run in the test against the cluster, with HAProxy on
 // loopback ports.
 type testRouter struct {
-	http, https int
-	stop        func()
+	http, https, stats int
+	stop               func()
 }
 
 func freePort(t *testing.T) int {
@@ -66,8 +66,8 @@ func startRouter(t *testing.T) *testRouter {
 	}
 	t.Cleanup(func() { os.RemoveAll(runDir) })
 	addBackendAddress(t)
-	r := &testRouter{http: freePort(t), https: freePort(t)}
-	stats := freePort(t)
+	r := &testRouter{http: freePort(t), https: freePort(t), stats: freePort(t)}
+	stats := r.stats
 	opts := router.Options{
 		Controller: controller.Options{Name: "default", CanonicalHostname: "router-default.apps.kubia.local"},
 		Binary:     binary, Domain: "apps.kubia.local",
@@ -138,8 +138,9 @@ func (r *testRouter) expectServed(t *testing.T, host, path, want string) {
 
 // backendAddress is where the tests' backends listen: EndpointSlices may not name loopback
 // addresses, so the tests add one of the cluster's range to the loopback interface
-// (198.18.64.0/24 is no node's, pod's or Service's).
-const backendAddress = "198.18.64.1"
+// (198.18.64.0/24 is no node's, pod's or Service's), one per test process, so that two
+// runs on one machine do not remove each other's.
+var backendAddress = fmt.Sprintf("198.18.64.%d", 2+os.Getpid()%250)
 
 // addBackendAddress puts backendAddress on the loopback interface for the test.
 func addBackendAddress(t *testing.T) {
@@ -232,6 +233,30 @@ func TestRouterServesRoutes(t *testing.T) {
 	code, body, err := r.get(t.Context(), "nothing-here.apps.kubia.local", "/")
 	if err != nil || code != 503 {
 		t.Errorf("unknown host: %d %q %v", code, body, err)
+	}
+
+	// spec.subdomain without a host: served under the router's domain.
+	sub := webRoute(ns, "sub", func(r *routev1.Route) { r.Spec.Subdomain = "shop-" + ns })
+	if err := c.Create(t.Context(), sub); err != nil {
+		t.Fatal(err)
+	}
+	if sub.Spec.Host != "" {
+		t.Errorf("a route with a subdomain got host %q", sub.Spec.Host)
+	}
+	r.expectServed(t, "shop-"+ns+".apps.kubia.local", "/sub", "web /sub")
+	admittedCondition(t, ns, "sub", corev1.ConditionTrue, "")
+
+	// HAProxy's Prometheus exporter and health endpoint, on the stats port.
+	for path, want := range map[string]string{"/metrics": "haproxy_process_", "/healthz": ""} {
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(r.stats) + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(data), want) {
+			t.Errorf("GET %s: %d %.200q", path, resp.StatusCode, data)
+		}
 	}
 }
 

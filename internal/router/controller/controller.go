@@ -40,6 +40,9 @@ type Options struct {
 	// CanonicalHostname, when set, is written as routerCanonicalHostname: the name DNS
 	// records for the router's domain should point at.
 	CanonicalHostname string
+	// Domain is the router's domain: a route with a spec.subdomain and no host is served
+	// at <subdomain>.<Domain>, as OpenShift's router does.
+	Domain string
 	Admission         admission.Options
 	// Debounce is how long the controller waits after a change for more before it
 	// applies them together.
@@ -197,12 +200,14 @@ func (c *Controller) Run(ctx context.Context) error {
 // sync applies every route and writes the status entries that changed.
 func (c *Controller) sync(ctx context.Context) error {
 	routes := c.listRoutes()
-	decisions := admission.Admit(admissionView(routes), c.opts.Admission)
+	decisions := admission.Admit(c.admissionView(routes), c.opts.Admission)
 	svcs := c.services()
 	var serve []*haproxy.Route
 	for _, r := range routes {
 		if decisions[keyOf(r)].Admitted {
-			serve = append(serve, fromRoute(r, svcs))
+			h := fromRoute(r, svcs)
+			h.Host = c.hostOf(r)
+			serve = append(serve, h)
 		}
 	}
 	res, err := c.manager.Apply(ctx, serve)
@@ -285,11 +290,20 @@ func (c *Controller) services() services {
 
 func keyOf(r *routev1.Route) string { return r.Namespace + "/" + r.Name }
 
-func admissionView(routes []*routev1.Route) []*admission.Route {
+// hostOf is the host the router serves a route at: spec.host, else
+// <spec.subdomain>.<router domain>.
+func (c *Controller) hostOf(r *routev1.Route) string {
+	if r.Spec.Host == "" && r.Spec.Subdomain != "" && c.opts.Domain != "" {
+		return r.Spec.Subdomain + "." + c.opts.Domain
+	}
+	return r.Spec.Host
+}
+
+func (c *Controller) admissionView(routes []*routev1.Route) []*admission.Route {
 	out := make([]*admission.Route, 0, len(routes))
 	for _, r := range routes {
 		a := &admission.Route{Namespace: r.Namespace, Name: r.Name, UID: r.UID, Created: r.CreationTimestamp.Time,
-			Host: r.Spec.Host, Path: r.Spec.Path, Wildcard: r.Spec.WildcardPolicy == routev1.WildcardPolicySubdomain}
+			Host: c.hostOf(r), Path: r.Spec.Path, Wildcard: r.Spec.WildcardPolicy == routev1.WildcardPolicySubdomain}
 		if r.Spec.TLS != nil {
 			a.TLS, a.Passthrough = true, r.Spec.TLS.Termination == routev1.TLSTerminationPassthrough
 		}

@@ -40,7 +40,7 @@ func (c *Controller) ingressEntry(r *routev1.Route, d admission.Decision) routev
 	if policy == "" {
 		policy = routev1.WildcardPolicyNone
 	}
-	return routev1.RouteIngress{Host: r.Spec.Host, RouterName: c.opts.Name, WildcardPolicy: policy,
+	return routev1.RouteIngress{Host: c.hostOf(r), RouterName: c.opts.Name, WildcardPolicy: policy,
 		RouterCanonicalHostname: c.opts.CanonicalHostname, Conditions: []routev1.RouteIngressCondition{cond}}
 }
 

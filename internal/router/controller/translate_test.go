@@ -101,3 +101,19 @@ func TestSameEntry(t *testing.T) {
 func admissionDecision(admitted bool, reason, message string) admission.Decision {
 	return admission.Decision{Admitted: admitted, Reason: reason, Message: message}
 }
+
+// A route with a subdomain and no host is served at <subdomain>.<router domain>, as on
+// OpenShift; a host wins over a subdomain.
+func TestHostOf(t *testing.T) {
+	c := &Controller{opts: Options{Domain: "apps.kubia.local"}}
+	for _, tt := range []struct{ host, subdomain, want string }{
+		{"", "shop", "shop.apps.kubia.local"},
+		{"www.example.com", "shop", "www.example.com"},
+		{"", "", ""},
+	} {
+		r := &routev1.Route{Spec: routev1.RouteSpec{Host: tt.host, Subdomain: tt.subdomain}}
+		if got := c.hostOf(r); got != tt.want {
+			t.Errorf("host %q subdomain %q: %q, want %q", tt.host, tt.subdomain, got, tt.want)
+		}
+	}
+}
