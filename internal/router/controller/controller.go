@@ -42,8 +42,8 @@ type Options struct {
 	CanonicalHostname string
 	// Domain is the router's domain: a route with a spec.subdomain and no host is served
 	// at <subdomain>.<Domain>, as OpenShift's router does.
-	Domain string
-	Admission         admission.Options
+	Domain    string
+	Admission admission.Options
 	// Debounce is how long the controller waits after a change for more before it
 	// applies them together.
 	Debounce time.Duration
