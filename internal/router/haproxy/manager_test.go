@@ -378,3 +378,43 @@ func TestRefusedRouteFoundByHalves(t *testing.T) {
 		expect(t, r.client(host), "http://"+host+"/", 200, "web")
 	}
 }
+
+// spec.httpHeaders.actions and the HSTS annotation reach requests and responses:
+// OpenShift's dynamic values (%[req.hdr(...)] with converters) included.
+func TestHeaderActions(t *testing.T) {
+	r := newRouter(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("X-Powered-By", "secret")
+		fmt.Fprintf(w, "team=%s host=%s drop=%q", req.Header.Get("X-Team"), req.Header.Get("X-Host-Lower"), req.Header.Get("X-Drop"))
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	route := plainRoute("hdr", "hdr.apps.test", Endpoint{IP: "127.0.0.1", Port: int32(l.Addr().(*net.TCPAddr).Port)})
+	route.Termination = Edge
+	route.Options.HSTS = "max-age=31536000;includeSubDomains"
+	route.Options.RequestHeaders = []HeaderAction{{Name: "X-Team", Value: `blue "team" $HOME`}, {Name: "X-Host-Lower", Value: "%[req.hdr(host),lower]"},
+		{Name: "X-Drop", Delete: true}}
+	route.Options.ResponseHeaders = []HeaderAction{{Name: "X-Powered-By", Delete: true}, {Name: "X-Frame-Options", Value: "DENY"}}
+	if res := r.apply(t, route); len(res.Rejected) > 0 {
+		t.Fatal(res.Rejected)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://hdr.apps.test/", nil)
+	req.Header.Set("X-Drop", "gone")
+	resp, err := r.client("hdr.apps.test").Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `team=blue "team" $HOME host=hdr.apps.test drop=""`; string(body) != want {
+		t.Errorf("the backend saw %q, want %q", body, want)
+	}
+	if resp.Header.Get("X-Powered-By") != "" || resp.Header.Get("X-Frame-Options") != "DENY" ||
+		resp.Header.Get("Strict-Transport-Security") != "max-age=31536000;includeSubDomains" {
+		t.Errorf("response headers %v", resp.Header)
+	}
+}
