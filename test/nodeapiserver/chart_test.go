@@ -85,10 +85,51 @@ func installChart(t testing.TB, extra ...string) {
 		if _, err := harness.Helm(context.Background(), t, "uninstall", "kubia", "--namespace", chartNamespace, "--wait"); err != nil {
 			t.Error(err)
 		}
+		deleteEtcdVolumes(t)
 	})
 	helm(t, args...)
 	if err := registration.WaitAvailable(t.Context(), aggregatorClient(t), timeout, registration.Names()...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// deleteEtcdVolumes deletes the claims the etcd StatefulSet leaves behind (a StatefulSet
+// keeps them): the next install would start its members on this one's data, a cluster of
+// another size and other certificates.
+func deleteEtcdVolumes(t testing.TB) {
+	t.Helper()
+	cs := harness.Get(t).Clientset
+	ctx := context.Background()
+	claims, err := cs.CoreV1().PersistentVolumeClaims(chartNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	for _, c := range claims.Items {
+		if strings.HasPrefix(c.Name, "data-kubia-etcd-") {
+			if err := cs.CoreV1().PersistentVolumeClaims(chartNamespace).Delete(ctx, c.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				t.Error(err)
+			}
+		}
+	}
+	// Polled here, not with harness.Eventually: cleanups run after t.Context() ended.
+	deadline := time.Now().Add(timeout)
+	for {
+		claims, err := cs.CoreV1().PersistentVolumeClaims(chartNamespace).List(ctx, metav1.ListOptions{})
+		left := 0
+		for _, c := range claims.Items {
+			if strings.HasPrefix(c.Name, "data-kubia-etcd-") {
+				left++
+			}
+		}
+		if err == nil && left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("etcd volumes still there after %s: %d (%v)", timeout, left, err)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
