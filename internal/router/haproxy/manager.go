@@ -71,22 +71,31 @@ func (m *Manager) Apply(ctx context.Context, routes []*Route) (Result, error) {
 		}
 		valid = append(valid, r)
 	}
-	files, err := m.renderChecked(ctx, valid, res.Rejected)
-	if err != nil {
-		return res, err
-	}
-	m.slots.Prune()
 	if m.proc != nil && !m.proc.Running() {
 		m.Log.Info("haproxy exited; starting it again")
 		m.proc = nil
 	}
+	// Only servers changed (endpoints, weights): the runtime API applies them, with no
+	// check, since HAProxy accepted this structure already and Validate checked the
+	// addresses. Otherwise HAProxy checks the configuration first (leaving out routes it
+	// refuses, after which the structure may be the applied one again).
+	files, err := Render(m.Settings, valid, m.slots)
+	if err != nil {
+		return res, err
+	}
+	if !bytes.Equal(structureOf(files), m.appliedStructure) {
+		if files, err = m.renderChecked(ctx, valid, res.Rejected); err != nil {
+			return res, err
+		}
+	}
+	m.slots.Prune()
 	structure := structureOf(files)
 	if m.proc != nil && bytes.Equal(structure, m.appliedStructure) {
-		if err := m.applyRuntime(ctx, files); err == nil {
+		err := m.applyRuntime(ctx, files)
+		if err == nil {
 			return res, m.write(files)
-		} else {
-			m.Log.Info("runtime API update failed, reloading", "error", err.Error())
 		}
+		m.Log.Info("runtime API update failed, reloading", "error", err.Error())
 	}
 	if err := m.write(files); err != nil {
 		return res, err
@@ -100,8 +109,8 @@ func (m *Manager) Apply(ctx context.Context, routes []*Route) (Result, error) {
 }
 
 // renderChecked renders valid routes and checks the result with HAProxy; when HAProxy
-// refuses it, it finds the routes to blame by halves (the last applied routes are kept as
-// a known good base) and renders the others.
+// refuses it, it finds the routes to blame by halves (each half that passes joins the
+// known good routes the next halves are checked with) and renders the others.
 func (m *Manager) renderChecked(ctx context.Context, routes []*Route, rejected map[string]error) (Files, error) {
 	files, err := m.check(ctx, routes)
 	var refused *RefusedError
