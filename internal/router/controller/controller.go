@@ -62,7 +62,6 @@ type Controller struct {
 	routeInformer, sliceInformer cache.SharedIndexInformer
 	trigger                      chan struct{}
 	writeStatus                  atomic.Bool
-	synced                       atomic.Bool
 
 	// The status writer works apart from syncs, so that writing 1000 routes' status never
 	// holds up the data plane: each sync leaves its decisions here, replacing any the
@@ -138,9 +137,6 @@ func (c *Controller) WriteStatus(on bool) {
 	}
 }
 
-// Synced tells whether the data plane serves what the first full sync found.
-func (c *Controller) Synced() bool { return c.synced.Load() }
-
 // Trigger asks for a sync soon; triggers coalesce.
 func (c *Controller) Trigger() {
 	select {
@@ -214,7 +210,6 @@ func (c *Controller) sync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("applying %d routes: %w", len(serve), err)
 	}
-	c.synced.Store(true)
 	for key, rejected := range res.Rejected {
 		decisions[key] = admission.Decision{Reason: ReasonExtendedValidationFailed, Message: rejected.Error()}
 	}

@@ -217,13 +217,6 @@ func (m *Manager) Crashed() bool {
 	return m.proc != nil && !m.proc.Running()
 }
 
-// Process is the running HAProxy, nil before the first Apply.
-func (m *Manager) Process() *Process {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.proc
-}
-
 // Stop stops HAProxy.
 func (m *Manager) Stop() error {
 	m.mu.Lock()

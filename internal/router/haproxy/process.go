@@ -83,9 +83,6 @@ func (p *Process) Running() bool {
 	}
 }
 
-// PID is HAProxy's master's process ID.
-func (p *Process) PID() int { return p.cmd.Process.Pid }
-
 // Reload starts a new worker on the configuration now in dir, and returns once it answers;
 // the old one serves its open connections until they end (or hard-stop-after).
 func (p *Process) Reload(ctx context.Context) error {
