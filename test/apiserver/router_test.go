@@ -25,11 +25,13 @@ import (
 	routev1 "github.com/openshift/api/route/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kubia-dev/kubia/internal/apiserver/server"
 	cliroute "github.com/kubia-dev/kubia/internal/cli/route"
 	"github.com/kubia-dev/kubia/internal/router"
 	"github.com/kubia-dev/kubia/internal/router/controller"
@@ -54,7 +56,8 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startRouter(t *testing.T) *testRouter {
+// startRouter runs a router named default; change adjusts its options.
+func startRouter(t *testing.T, change ...func(*router.Options)) *testRouter {
 	t.Helper()
 	binary, err := exec.LookPath("haproxy")
 	if err != nil {
@@ -75,6 +78,9 @@ func startRouter(t *testing.T) *testRouter {
 			HTTPBind: "127.0.0.1:" + strconv.Itoa(r.http), HTTPSBind: "127.0.0.1:" + strconv.Itoa(r.https),
 			StatsBind: "127.0.0.1:" + strconv.Itoa(stats), DefaultDestinationCA: "/etc/ssl/certs/ca-certificates.crt",
 			Threads: 1, MaxConn: 1000, HardStopAfter: "5s"},
+	}
+	for _, f := range change {
+		f(&opts)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -294,6 +300,127 @@ func TestRouterHostOwnership(t *testing.T) {
 	}
 	admittedCondition(t, nsB, "b", corev1.ConditionTrue, "")
 	r.expectServed(t, host, "/b", "b /b")
+}
+
+// With --allow-wildcard-routes, a wildcardPolicy Subdomain route serves every name of its
+// domain and claims it for its namespace: another namespace's newer route under it is not
+// admitted, with OpenShift's message; a route without the flag is refused.
+func TestRouterWildcardRoutes(t *testing.T) {
+	r := startRouter(t, func(o *router.Options) { o.Controller.Admission.AllowWildcards = true })
+	nsA, nsB := harness.Namespace(t), harness.Namespace(t)
+	backendService(t, nsA, "a")
+	backendService(t, nsB, "b")
+	c := routeClient(t, "")
+	domain := "wild-" + nsA + ".example.com"
+	wild := webRoute(nsA, "a", func(r *routev1.Route) {
+		r.Spec.Host, r.Spec.To.Name, r.Spec.WildcardPolicy = "www."+domain, "a", routev1.WildcardPolicySubdomain
+	})
+	if err := c.Create(t.Context(), wild); err != nil {
+		t.Fatal(err)
+	}
+	admittedCondition(t, nsA, "a", corev1.ConditionTrue, "")
+	r.expectServed(t, "anything."+domain, "/x", "a /x")
+	var got routev1.Route
+	if err := c.Get(t.Context(), clientKey(nsA, "a"), &got); err != nil {
+		t.Fatal(err)
+	}
+	if p := got.Status.Ingress[0].WildcardPolicy; p != routev1.WildcardPolicySubdomain {
+		t.Errorf("status wildcardPolicy %q", p)
+	}
+
+	time.Sleep(1100 * time.Millisecond) // creation times have seconds: make B's newer
+	under := webRoute(nsB, "b", func(r *routev1.Route) { r.Spec.Host, r.Spec.To.Name = "shop."+domain, "b" })
+	if err := c.Create(t.Context(), under); err != nil {
+		t.Fatal(err)
+	}
+	cond := admittedCondition(t, nsB, "b", corev1.ConditionFalse, "HostAlreadyClaimed")
+	if want := "a route in another namespace holds host shop." + domain; cond.Message != want {
+		t.Errorf("message %q, want %q", cond.Message, want)
+	}
+	r.expectServed(t, "shop."+domain, "/", "a /")
+	// In the wildcard's namespace, an exact host of the domain is served beside it.
+	exact := webRoute(nsA, "exact", func(r *routev1.Route) { r.Spec.Host, r.Spec.To.Name = "api."+domain, "a" })
+	if err := c.Create(t.Context(), exact); err != nil {
+		t.Fatal(err)
+	}
+	admittedCondition(t, nsA, "exact", corev1.ConditionTrue, "")
+
+	if err := c.Delete(t.Context(), wild); err != nil {
+		t.Fatal(err)
+	}
+	admittedCondition(t, nsB, "b", corev1.ConditionTrue, "")
+	r.expectServed(t, "shop."+domain, "/", "b /")
+}
+
+// A route's spec.tls.externalCertificate is served from its Secret, which the router
+// follows: an updated certificate is served, a deleted secret unadmits the route
+// (ExternalCertificateSecretDeleted) and recreating it admits the route again.
+func TestRouterExternalCertificate(t *testing.T) {
+	r := startRouter(t)
+	ns := harness.Namespace(t)
+	backendService(t, ns, "web")
+	const host = "ext.example.com"
+	// The API server admits the route only if kubia-router may read the secret.
+	grant(t, ns, server.DefaultRouterServiceAccount, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"},
+		ResourceNames: []string{"site-tls"}, Verbs: []string{"get", "list", "watch"}})
+	cs := harness.Get(t).Clientset
+	tlsSecret := func(cert, key string) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "site-tls", Namespace: ns}, Type: corev1.SecretTypeTLS,
+			Data: map[string][]byte{corev1.TLSCertKey: []byte(cert), corev1.TLSPrivateKeyKey: []byte(key)}}
+	}
+	first, firstKey := selfSigned(t, host)
+	secret, err := cs.CoreV1().Secrets(ns).Create(t.Context(), tlsSecret(first, firstKey), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	route := webRoute(ns, "web", func(r *routev1.Route) {
+		r.Spec.Host = host
+		r.Spec.TLS = &routev1.TLSConfig{Termination: routev1.TLSTerminationEdge, ExternalCertificate: &routev1.LocalObjectReference{Name: "site-tls"}}
+	})
+	if err := routeClient(t, "").Create(t.Context(), route); err != nil {
+		t.Fatal(err)
+	}
+	admittedCondition(t, ns, "web", corev1.ConditionTrue, "")
+	r.expectCertificate(t, host, first)
+
+	second, secondKey := selfSigned(t, host)
+	secret.Data = tlsSecret(second, secondKey).Data
+	if _, err := cs.CoreV1().Secrets(ns).Update(t.Context(), secret, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.expectCertificate(t, host, second)
+
+	if err := cs.CoreV1().Secrets(ns).Delete(t.Context(), "site-tls", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cond := admittedCondition(t, ns, "web", corev1.ConditionFalse, "ExternalCertificateSecretDeleted")
+	if want := `secret "site-tls" deleted for route "` + ns + `/web"`; cond.Message != want {
+		t.Errorf("message %q, want %q", cond.Message, want)
+	}
+	if _, err := cs.CoreV1().Secrets(ns).Create(t.Context(), tlsSecret(first, firstKey), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	admittedCondition(t, ns, "web", corev1.ConditionTrue, "")
+	r.expectCertificate(t, host, first)
+}
+
+// expectCertificate waits until the router's HTTPS port serves certPEM for host (SNI).
+func (r *testRouter) expectCertificate(t *testing.T, host, certPEM string) {
+	t.Helper()
+	block, _ := pem.Decode([]byte(certPEM))
+	harness.Eventually(t, time.Minute, host+"'s certificate served", func(ctx context.Context) error {
+		d := tls.Dialer{Config: &tls.Config{ServerName: host, InsecureSkipVerify: true}}
+		conn, err := d.DialContext(ctx, "tcp", "127.0.0.1:"+strconv.Itoa(r.https))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		served := conn.(*tls.Conn).ConnectionState().PeerCertificates[0]
+		if string(served.Raw) != string(block.Bytes) {
+			return fmt.Errorf("served the certificate of %v, serial %s", served.DNSNames, served.SerialNumber)
+		}
+		return nil
+	})
 }
 
 // A route whose certificate does not match its key is not admitted

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,14 +55,15 @@ func BenchmarkRouter(b *testing.B) {
 	expectServed(b, routerClient(nil), "http://"+plain.Spec.Host+"/", 200, "tls /")
 	expectServed(b, routerClient(nil), "https://"+edge.Spec.Host+"/", 200, "tls /")
 	podIP := backendPodIP(b, ns, "tls")
+	probe := func() *cpuProbe { return startCPUProbe(b, ns, "tls") }
 	for b.Loop() {
 		for _, keepAlive := range []bool{true, false} {
 			ka := map[bool]string{true: "keepalive", false: "no-keepalive"}[keepAlive]
-			direct := runLoad(b, "http://"+net.JoinHostPort(podIP, "8080")+"/", "", keepAlive)
-			routed := runLoad(b, "http://"+plain.Spec.Host+"/", localcluster.DefaultNodeIP, keepAlive)
+			direct := runLoad(b, "http://"+net.JoinHostPort(podIP, "8080")+"/", "", keepAlive, probe)
+			routed := runLoad(b, "http://"+plain.Spec.Host+"/", localcluster.DefaultNodeIP, keepAlive, probe)
 			report(b, "http-"+ka, direct, routed)
-			directTLS := runLoad(b, "https://"+net.JoinHostPort(podIP, "8443")+"/", "", keepAlive)
-			routedTLS := runLoad(b, "https://"+edge.Spec.Host+"/", localcluster.DefaultNodeIP, keepAlive)
+			directTLS := runLoad(b, "https://"+net.JoinHostPort(podIP, "8443")+"/", "", keepAlive, probe)
+			routedTLS := runLoad(b, "https://"+edge.Spec.Host+"/", localcluster.DefaultNodeIP, keepAlive, probe)
 			report(b, "edge-"+ka, directTLS, routedTLS)
 		}
 		few := timeToServe(b, routes, ns, "few", 10)
@@ -80,11 +82,14 @@ type load struct {
 	rps      float64
 	p50, p99 time.Duration
 	errors   int
+	requests int
+	elapsed  time.Duration
+	cpu      cpuUse
 }
 
 // runLoad sends GETs to url from loadConcurrency clients for loadDuration; dialTo, when
 // set, is the address every connection goes to (the router's), as curl --resolve does.
-func runLoad(b *testing.B, url, dialTo string, keepAlive bool) load {
+func runLoad(b *testing.B, url, dialTo string, keepAlive bool, probe func() *cpuProbe) load {
 	b.Helper()
 	transport := &http.Transport{DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: loadConcurrency,
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
@@ -102,6 +107,7 @@ func runLoad(b *testing.B, url, dialTo string, keepAlive bool) load {
 	var latencies []time.Duration
 	errors := 0
 	var wg sync.WaitGroup
+	cpu := probe()
 	start := time.Now()
 	for i := 0; i < loadConcurrency; i++ {
 		wg.Add(1)
@@ -132,11 +138,13 @@ func runLoad(b *testing.B, url, dialTo string, keepAlive bool) load {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	used := cpu.stop()
 	slices.Sort(latencies)
 	if len(latencies) == 0 {
 		b.Fatalf("no successful request to %s", url)
 	}
-	return load{rps: float64(len(latencies)) / elapsed.Seconds(), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors: errors}
+	return load{rps: float64(len(latencies)) / elapsed.Seconds(), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors: errors,
+		requests: len(latencies), elapsed: elapsed, cpu: used}
 }
 
 func percentile(sorted []time.Duration, p int) time.Duration {
@@ -153,6 +161,15 @@ func report(b *testing.B, name string, direct, routed load) {
 	b.ReportMetric(float64(direct.p99.Microseconds())/1000, "ms-p99-"+name+"-direct")
 	b.ReportMetric(float64(routed.p99.Microseconds())/1000, "ms-p99-"+name+"-router")
 	b.ReportMetric(float64((routed.p99-direct.p99).Microseconds())/1000, "ms-p99-added-"+name)
+	for side, l := range map[string]load{"direct": direct, "router": routed} {
+		// busy: the share of the machine's CPUs in use; per 1000 requests, the CPU time of
+		// each party.
+		b.ReportMetric(100*l.cpu.machine/(l.elapsed.Seconds()*float64(runtime.NumCPU())), "pct-busy-"+name+"-"+side)
+		perK := 1000 / float64(l.requests)
+		b.ReportMetric(l.cpu.generator*perK, "cpu-s-per-1k-generator-"+name+"-"+side)
+		b.ReportMetric(l.cpu.backend*perK, "cpu-s-per-1k-backend-"+name+"-"+side)
+		b.ReportMetric(l.cpu.router*perK, "cpu-s-per-1k-router-"+name+"-"+side)
+	}
 	if direct.errors+routed.errors > 0 {
 		b.Errorf("%s: %d failed requests direct, %d through the router", name, direct.errors, routed.errors)
 	}
@@ -223,29 +240,85 @@ func backendPodIP(b *testing.B, ns, app string) string {
 // controller, HAProxy's master and workers), found by the pod's cgroup.
 func routerMemoryMiB(b *testing.B) float64 {
 	b.Helper()
-	pods := &corev1.PodList{}
-	if err := harness.Get(b).Client.List(b.Context(), pods, client.InNamespace(chartNamespace),
-		client.MatchingLabels{"app.kubernetes.io/name": "kubia-router"}); err != nil || len(pods.Items) != 1 {
-		b.Fatalf("router pods: %v", err)
-	}
-	uid := string(pods.Items[0].UID)
-	procs, _ := filepath.Glob("/proc/[0-9]*")
 	total := 0.0
-	for _, proc := range procs {
-		cgroup, err := os.ReadFile(filepath.Join(proc, "cgroup"))
-		if err != nil || (!strings.Contains(string(cgroup), "pod"+uid) && !strings.Contains(string(cgroup), "pod"+strings.ReplaceAll(uid, "-", "_"))) {
-			continue
-		}
-		pid, err := strconv.Atoi(filepath.Base(proc))
-		if err != nil {
-			continue
-		}
+	for _, pid := range podPIDs(b, chartNamespace, map[string]string{"app.kubernetes.io/name": "kubia-router"}) {
 		if rss, err := harness.RSSMiB(pid); err == nil {
 			total += rss
 		}
 	}
 	if total == 0 {
 		b.Fatal(fmt.Errorf("no process of the router's pod found"))
+	}
+	return total
+}
+
+// podPIDs are the node's processes of the one pod of ns matching labels, found by the
+// pod's cgroup.
+func podPIDs(b *testing.B, ns string, labels map[string]string) []int {
+	b.Helper()
+	pods := &corev1.PodList{}
+	if err := harness.Get(b).Client.List(b.Context(), pods, client.InNamespace(ns), client.MatchingLabels(labels)); err != nil || len(pods.Items) != 1 {
+		b.Fatalf("pods %v of %s: %d, %v", labels, ns, len(pods.Items), err)
+	}
+	uid := string(pods.Items[0].UID)
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	var pids []int
+	for _, proc := range procs {
+		cgroup, err := os.ReadFile(filepath.Join(proc, "cgroup"))
+		if err != nil || (!strings.Contains(string(cgroup), "pod"+uid) && !strings.Contains(string(cgroup), "pod"+strings.ReplaceAll(uid, "-", "_"))) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(proc)); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// cpuProbe tells where a measurement's CPU time went: the machine as a whole, the load
+// generator (this process), the router's pod and the backend's pod. On 2 cores all of
+// them share the same CPUs, which is what the throughput ratio cannot show by itself.
+type cpuProbe struct {
+	machine, generator float64
+	router, server     map[int]float64
+}
+
+// cpuUse is the CPU time of one measurement, in seconds.
+type cpuUse struct{ machine, generator, router, backend float64 }
+
+func startCPUProbe(b *testing.B, ns, backend string) *cpuProbe {
+	p := &cpuProbe{}
+	p.machine, _ = harness.MachineCPUSeconds()
+	p.generator, _ = harness.CPUSeconds(os.Getpid())
+	p.router = cpuOf(podPIDs(b, chartNamespace, map[string]string{"app.kubernetes.io/name": "kubia-router"}))
+	p.server = cpuOf(podPIDs(b, ns, map[string]string{"app": backend}))
+	return p
+}
+
+// stop is the CPU time used since the probe started, by the processes that were there
+// then (HAProxy's worker changes only on reloads, which a measurement does not cause).
+func (p *cpuProbe) stop() cpuUse {
+	machine, _ := harness.MachineCPUSeconds()
+	generator, _ := harness.CPUSeconds(os.Getpid())
+	return cpuUse{machine: machine - p.machine, generator: generator - p.generator, router: cpuSince(p.router), backend: cpuSince(p.server)}
+}
+
+func cpuOf(pids []int) map[int]float64 {
+	out := map[int]float64{}
+	for _, pid := range pids {
+		if s, err := harness.CPUSeconds(pid); err == nil {
+			out[pid] = s
+		}
+	}
+	return out
+}
+
+func cpuSince(before map[int]float64) float64 {
+	total := 0.0
+	for pid, was := range before {
+		if now, err := harness.CPUSeconds(pid); err == nil {
+			total += now - was
+		}
 	}
 	return total
 }

@@ -20,6 +20,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -96,6 +97,7 @@ func TestRouterOnNode(t *testing.T) {
 		expectServed(t, insecure, "https://none.example.com/", 200, "web / https")
 		expectServed(t, insecure, "http://none.example.com/", 503, "")
 	})
+	t.Run("externalCertificate, read with a Role the user grants the router", func(t *testing.T) { externalCertificate(t, routes, ns, ca) })
 	t.Run("passthrough to a TLS server", func(t *testing.T) {
 		createRoute(t, routes, ns, "pass", func(r *routev1.Route) {
 			r.Spec.Host, r.Spec.To.Name, r.Spec.Port = "pass.example.com", "tls", httpsPort
@@ -176,6 +178,42 @@ func ingressesServed(t *testing.T, routes client.Client, ns string) {
 		t.Fatal(err)
 	}
 	expectServed(t, routerClient(nil), "http://site.example.com/", 200, "<h1>served by the router</h1>")
+}
+
+// externalCertificate: a route naming a TLS Secret is refused until the chart's router
+// service account may read that one secret, as OpenShift asks; then the router, with
+// only that grant, serves the secret's certificate.
+func externalCertificate(t *testing.T, routes client.Client, ns string, ca *testCA) {
+	cs := harness.Get(t).Clientset
+	issued := ca.issue(t, "ext.example.com", []string{"ext.example.com"})
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ext-tls", Namespace: ns}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{corev1.TLSCertKey: issued.cert, corev1.TLSPrivateKeyKey: issued.key}}
+	if _, err := cs.CoreV1().Secrets(ns).Create(t.Context(), secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	route := &routev1.Route{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ext"}, Spec: routev1.RouteSpec{
+		Host: "ext.example.com", To: routev1.RouteTargetReference{Kind: "Service", Name: "web"}, Port: httpPort,
+		TLS: &routev1.TLSConfig{Termination: routev1.TLSTerminationEdge, ExternalCertificate: &routev1.LocalObjectReference{Name: "ext-tls"}}}}
+	err := routes.Create(t.Context(), route.DeepCopy())
+	if err == nil || !strings.Contains(err.Error(), "router serviceaccount does not have permission to get this secret") {
+		t.Fatalf("a route whose secret the router may not read: %v", err)
+	}
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "router-reads-ext-tls", Namespace: ns}, Rules: []rbacv1.PolicyRule{{
+		APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"ext-tls"}, Verbs: []string{"get", "list", "watch"}}}}
+	if _, err := cs.RbacV1().Roles(ns).Create(t.Context(), role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name, Namespace: ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "kubia-router", Namespace: chartNamespace}}}
+	if _, err := cs.RbacV1().RoleBindings(ns).Create(t.Context(), binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, timeout, "the route accepted once the router may read its secret", func(ctx context.Context) error {
+		return routes.Create(ctx, route.DeepCopy())
+	})
+	// Verified against the test's CA: the router's default certificate would not be.
+	expectServed(t, routerClient(ca.pool()), "https://ext.example.com/e", 200, "web /e https")
 }
 
 var (

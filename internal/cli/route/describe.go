@@ -159,6 +159,9 @@ func explain(ctx context.Context, routes rest.Interface, r *routev1.Route, reaso
 			"The oldest route of a host (by creation time, then UID) gives the host to its namespace:",
 			"routes of other namespaces are not admitted for it, whatever their path; in the owner's",
 			"namespace routes of different paths share it, and of two with the same path the older wins.",
+			"Where the router allows wildcard routes, a wildcardPolicy Subdomain route (*.example.com) also",
+			"claims every host of its domain for its namespace, and an older host of the domain in another",
+			"namespace keeps a wildcard out.",
 			"Use another host (or leave spec.host empty to get a generated one), or have the older",
 			"route deleted: the next oldest is then admitted.")
 	case "NoHostValue":
@@ -171,6 +174,13 @@ func explain(ctx context.Context, routes rest.Interface, r *routev1.Route, reaso
 		return []string{"The router refused the route's TLS settings or configuration (above): check that spec.tls.certificate",
 			"and spec.tls.key are PEM and belong together, and that caCertificate and destinationCACertificate are",
 			"PEM certificates. The router keeps serving every other route."}
+	case "ExternalCertificateValidationFailed":
+		return []string{"The router cannot use the Secret spec.tls.externalCertificate names: it must be of type",
+			"kubernetes.io/tls, in the route's namespace, and the router's service account must be allowed to get,",
+			"list and watch it (a Role with resourceNames: [the secret] and a RoleBinding to the router's service account)."}
+	case "ExternalCertificateSecretDeleted":
+		return []string{"The Secret spec.tls.externalCertificate names was deleted: create it again (the route is then",
+			"admitted again) or change the route."}
 	}
 	return nil
 }

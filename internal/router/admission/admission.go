@@ -1,5 +1,6 @@
 // Package admission decides which routes a router serves, as OpenShift's router does
-// (its HostAdmitter and UniqueHost plugins): a route needs a valid host; the oldest route
+// (its HostAdmitter and UniqueHost plugins): a route needs a valid host; with wildcard
+// routes allowed, wildcards claim domains (wildcard.go); the oldest route
 // of a host (by creation time, then UID) gives that host to its namespace, whose routes
 // share it by path while routes of other namespaces are not admitted, whatever their
 // path; the oldest of two routes with the same host and path wins. Deleting a host's
@@ -55,12 +56,19 @@ type Options struct {
 // Admit decides for every route, by Key.
 func Admit(routes []*Route, opts Options) map[string]Decision {
 	out := make(map[string]Decision, len(routes))
-	byHost := map[string][]*Route{}
+	var valid []*Route
 	for _, r := range routes {
 		if d, ok := precheck(r, opts); !ok {
 			out[r.Key()] = d
 			continue
 		}
+		valid = append(valid, r)
+	}
+	if opts.AllowWildcards {
+		valid = admitWildcards(valid, out)
+	}
+	byHost := map[string][]*Route{}
+	for _, r := range valid {
 		byHost[r.Host] = append(byHost[r.Host], r)
 	}
 	for host, rs := range byHost {

@@ -80,3 +80,71 @@ func TestDeletingTheOwnerAdmitsTheNextOldest(t *testing.T) {
 		t.Errorf("b not admitted once a is gone: %+v", d)
 	}
 }
+
+// With wildcard routes allowed, wildcards claim domains across namespaces (OpenShift's
+// HostAdmitter tests' situations, rewritten).
+func TestAdmitWildcards(t *testing.T) {
+	wild := func(r *Route) *Route { r.Wildcard = true; return r }
+	owner := wild(route("owner", "first", 0, "owner.namespace.test", ""))
+	tests := []struct {
+		name   string
+		routes []*Route
+		want   map[string]Decision
+	}{
+		{"another namespace's host under the wildcard", []*Route{owner, route("notowner", "web", 10, "www.namespace.test", "")}, map[string]Decision{
+			"owner/first":  {Admitted: true},
+			"notowner/web": {Reason: ReasonHostAlreadyClaimed, Message: "a route in another namespace holds host www.namespace.test"},
+		}},
+		{"another namespace's wildcard of the domain", []*Route{owner, wild(route("notowner", "web", 10, "www.namespace.test", ""))}, map[string]Decision{
+			"notowner/web": {Reason: ReasonHostAlreadyClaimed, Message: "a route in another namespace holds host www.namespace.test"},
+		}},
+		{"an exact host beside the wildcard in its namespace", []*Route{owner, route("owner", "api", 10, "api.namespace.test", "")}, map[string]Decision{
+			"owner/first": {Admitted: true}, "owner/api": {Admitted: true},
+		}},
+		{"a second wildcard of the domain on the same path", []*Route{owner, wild(route("owner", "wild", 10, "wild.namespace.test", ""))}, map[string]Decision{
+			"owner/wild": {Reason: ReasonHostAlreadyClaimed, Message: "wildcard route owner/first has host *.namespace.test, blocking wild.namespace.test"},
+		}},
+		{"a second wildcard of the domain on another path", []*Route{owner, wild(route("owner", "wild", 10, "wild.namespace.test", "/p"))}, map[string]Decision{
+			"owner/first": {Admitted: true}, "owner/wild": {Admitted: true},
+		}},
+		{"an older exact host blocks another namespace's wildcard", []*Route{route("b", "foo", 0, "foo.example.test", ""), wild(route("c", "www", 10, "www.example.test", ""))}, map[string]Decision{
+			"b/foo": {Admitted: true},
+			"c/www": {Reason: ReasonHostAlreadyClaimed, Message: "a route in another namespace holds host www.example.test"},
+		}},
+		{"but not its own namespace's", []*Route{route("b", "foo", 0, "foo.example.test", ""), wild(route("b", "www", 10, "www.example.test", ""))}, map[string]Decision{
+			"b/foo": {Admitted: true}, "b/www": {Admitted: true},
+		}},
+		{"an exact route of the same host and path in its namespace", []*Route{route("b", "old", 0, "h.example.test", "/x"), route("b", "new", 10, "h.example.test", "/x")}, map[string]Decision{
+			"b/new": {Reason: ReasonHostAlreadyClaimed, Message: "route b/old has host h.example.test"},
+		}},
+		{"single-label domains", []*Route{route("ns1", "tld", 0, "ns1.org", ""), wild(route("wild", "tld", 0, "wild.play", ""))}, map[string]Decision{
+			"ns1/tld": {Admitted: true}, "wild/tld": {Admitted: true},
+		}},
+		{"the wildcard's own host, exact, clashes by path after", []*Route{owner, route("owner", "same", 10, "owner.namespace.test", "")}, map[string]Decision{
+			"owner/same": {Reason: ReasonHostAlreadyClaimed, Message: "route first already exposes owner.namespace.test and is older"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Admit(tt.routes, Options{AllowWildcards: true})
+			for key, want := range tt.want {
+				if got[key] != want {
+					t.Errorf("%s: %+v, want %+v", key, got[key], want)
+				}
+			}
+		})
+	}
+}
+
+// Deleting a wildcard's owner gives its domain to the next oldest claim.
+func TestDeletingTheWildcardOwnerAdmitsTheNext(t *testing.T) {
+	a := &Route{Namespace: "a", Name: "w", UID: "a", Created: t0, Host: "www.example.test", Wildcard: true}
+	b := route("b", "foo", 10, "foo.example.test", "")
+	opts := Options{AllowWildcards: true}
+	if d := Admit([]*Route{a, b}, opts)["b/foo"]; d.Admitted {
+		t.Fatal("b admitted under a's wildcard")
+	}
+	if d := Admit([]*Route{b}, opts)["b/foo"]; !d.Admitted {
+		t.Errorf("b not admitted once a is gone: %+v", d)
+	}
+}

@@ -1,7 +1,8 @@
-// Package controller is kubia-router's control loop: it watches Routes and the
-// EndpointSlices of their Services, decides which routes it admits (internal/router/admission), has the
-// data plane serve them (internal/router/haproxy), and writes each Route's status entry
-// for this router, as OpenShift's router does.
+// Package controller is kubia-router's control loop: it watches Routes, the
+// EndpointSlices of their Services and the Secrets of their external certificates
+// (secrets.go), decides which routes it admits (internal/router/admission), has the data
+// plane serve them (internal/router/haproxy), and writes each Route's status entry for
+// this router, as OpenShift's router does.
 package controller
 
 import (
@@ -69,6 +70,8 @@ type Controller struct {
 	statusMu      sync.Mutex
 	pendingStatus *statusJob
 	statusSignal  chan struct{}
+
+	secrets secretMonitors
 }
 
 // statusJob is what one sync decided for each route.
@@ -111,7 +114,7 @@ func New(cfg *rest.Config, manager *haproxy.Manager, opts Options, log logr.Logg
 		opts.Resync = 10 * time.Minute
 	}
 	c := &Controller{opts: opts, kube: kube, routes: routes, manager: manager, log: log, trigger: make(chan struct{}, 1),
-		statusSignal: make(chan struct{}, 1)}
+		statusSignal: make(chan struct{}, 1), secrets: secretMonitors{}}
 	factory := informers.NewSharedInformerFactory(kube, 0)
 	c.sliceInformer = factory.Discovery().V1().EndpointSlices().Informer()
 	lw := cache.NewListWatchFromClient(routes, "routes", metav1.NamespaceAll, fields.Everything())
@@ -196,16 +199,9 @@ func (c *Controller) Run(ctx context.Context) error {
 // sync applies every route and writes the status entries that changed.
 func (c *Controller) sync(ctx context.Context) error {
 	routes := c.listRoutes()
+	c.updateSecretMonitors(ctx, routes)
 	decisions := admission.Admit(c.admissionView(routes), c.opts.Admission)
-	svcs := c.services()
-	var serve []*haproxy.Route
-	for _, r := range routes {
-		if decisions[keyOf(r)].Admitted {
-			h := fromRoute(r, svcs)
-			h.Host = c.hostOf(r)
-			serve = append(serve, h)
-		}
-	}
+	serve, told := c.plan(routes, decisions)
 	res, err := c.manager.Apply(ctx, serve)
 	if err != nil {
 		return fmt.Errorf("applying %d routes: %w", len(serve), err)
@@ -214,13 +210,42 @@ func (c *Controller) sync(ctx context.Context) error {
 		decisions[key] = admission.Decision{Reason: ReasonExtendedValidationFailed, Message: rejected.Error()}
 	}
 	c.statusMu.Lock()
-	c.pendingStatus = &statusJob{routes: routes, decisions: decisions}
+	c.pendingStatus = &statusJob{routes: told, decisions: decisions}
 	c.statusMu.Unlock()
 	select {
 	case c.statusSignal <- struct{}{}:
 	default:
 	}
 	return nil
+}
+
+// plan is what the data plane serves of the admitted routes, with their external
+// certificates, and the routes whose status can be told (not those whose secret the
+// router does not know yet). A route whose secret cannot be served gets its decision.
+func (c *Controller) plan(routes []*routev1.Route, decisions map[string]admission.Decision) (serve []*haproxy.Route, told []*routev1.Route) {
+	svcs := c.services()
+	told = make([]*routev1.Route, 0, len(routes))
+	for _, r := range routes {
+		key, served := keyOf(r), r
+		if decisions[key].Admitted && externalSecret(r) != "" {
+			st := c.secretState(r)
+			if st.Pending {
+				continue
+			}
+			if st.Decision != nil {
+				decisions[key] = *st.Decision
+			} else {
+				served = withCertificate(r, st.Cert, st.Key)
+			}
+		}
+		told = append(told, r)
+		if decisions[key].Admitted {
+			h := fromRoute(served, svcs)
+			h.Host = c.hostOf(r)
+			serve = append(serve, h)
+		}
+	}
+	return serve, told
 }
 
 // statusWriteTimeout bounds one status write: a request stuck on a restarting

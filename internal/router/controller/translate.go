@@ -115,6 +115,14 @@ func fromRoute(r *routev1.Route, svcs services) *haproxy.Route {
 	return out
 }
 
+// withCertificate is r serving the certificate and key its externalCertificate secret
+// holds, as if they were in spec.tls (which the API keeps empty for such routes).
+func withCertificate(r *routev1.Route, cert, key string) *routev1.Route {
+	r = r.DeepCopy()
+	r.Spec.TLS.Certificate, r.Spec.TLS.Key = cert, key
+	return r
+}
+
 // joinPEM is a route's certificate, key and CA chain as one PEM file, as HAProxy reads it.
 func joinPEM(parts ...string) string {
 	var b strings.Builder

@@ -207,6 +207,49 @@ func TestHostsAndPaths(t *testing.T) {
 	expect(t, r.client("other.apps.test"), "http://other.apps.test/", 503, "No route serves this host and path.")
 }
 
+// A wildcard route serves every name of its host's domain, one label deep, that no exact
+// route serves; a wildcard passthrough route takes every server name of its domain.
+func TestWildcards(t *testing.T) {
+	r := newRouter(t)
+	web, api := backendServer(t, "web", nil), backendServer(t, "api", nil)
+	pem, key := r.ca.issue(t, "pass.tls.test", "x.tls.test")
+	pair, err := tls.X509KeyPair(pem, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsWeb := backendServer(t, "tls-web", &pair)
+	wild := plainRoute("web", "www.wild.test", web)
+	wild.Wildcard = true
+	pass := plainRoute("pass", "pass.tls.test", tlsWeb)
+	pass.Termination, pass.Wildcard = Passthrough, true
+	single := plainRoute("single", "single", web)
+	single.Wildcard = true
+	secure := plainRoute("secure", "www.sec.test", web)
+	secure.Wildcard, secure.Termination, secure.InsecurePolicy = true, Edge, InsecureRedirect
+	if res := r.apply(t, wild, plainRoute("api", "api.wild.test", api), pass, single, secure, plainRoute("plain", "plain.sec.test", api)); len(res.Rejected) > 0 {
+		t.Fatal(res.Rejected)
+	}
+	// A wildcard that redirects plain HTTP leaves alone the exact hosts that serve it.
+	expect(t, r.client("x.sec.test"), "http://x.sec.test/a", 302, "https://x.sec.test/a")
+	expect(t, r.client("plain.sec.test"), "http://plain.sec.test/a", 200, "api /a")
+	expect(t, r.client("www.wild.test"), "http://www.wild.test/", 200, "web /")
+	expect(t, r.client("any.wild.test"), "http://any.wild.test/a", 200, "web /a")
+	expect(t, r.client("api.wild.test"), "http://api.wild.test/", 200, "api /")
+	expect(t, r.client("a.b.wild.test"), "http://a.b.wild.test/", 503, "No route")
+	expect(t, r.client("wild.test"), "http://wild.test/", 503, "No route")
+	expect(t, r.client("wildxtest"), "http://wildxtest/", 503, "No route")
+	expect(t, r.client("single"), "http://single/", 200, "web /")
+	expect(t, r.client("other"), "http://other/", 503, "No route")
+	resp, err := r.client("x.tls.test").Get("https://x.tls.test/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.TLS.PeerCertificates[0].DNSNames; got[0] != "pass.tls.test" {
+		t.Errorf("wildcard passthrough: served by %v, want the backend's certificate", got)
+	}
+}
+
 // Edge, passthrough and reencrypt TLS, and what each insecure policy does with HTTP.
 func TestTLS(t *testing.T) {
 	r := newRouter(t)

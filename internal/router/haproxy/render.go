@@ -40,15 +40,20 @@ type Files map[string][]byte
 
 const (
 	configFile = "haproxy.cfg"
-	// httpExactMap and httpRegexMap choose the backend of plain HTTP requests: by host
-	// alone (a hash lookup) for routes without path or wildcard, else by regular
-	// expressions of host and path, tried first. The edge maps do the same for requests
-	// whose TLS the router terminated, sniPassthroughMap the backends of passthrough
-	// routes by SNI, and redirectMap lists the routes that redirect plain HTTP to HTTPS.
+	// httpExactMap, httpRegexMap and httpWildcardMap choose the backend of plain HTTP
+	// requests: by host alone (a hash lookup) for routes without path or wildcard, by
+	// regular expressions of host and path for routes with a path, tried first, and for
+	// wildcard routes, tried last (an exact host beats a wildcard, as on OpenShift). The
+	// edge maps do the same for requests whose TLS the router terminated,
+	// sniPassthroughMap and sniWildcardMap the backends of passthrough routes by SNI, and
+	// redirectMap tells, for the first route whose host and path match a plain HTTP
+	// request, whether it redirects to HTTPS (1) or not (0).
 	httpExactMap      = "maps/http_exact.map"
 	httpRegexMap      = "maps/http_regex.map"
+	httpWildcardMap   = "maps/http_wildcard.map"
 	edgeExactMap      = "maps/edge_exact.map"
 	edgeRegexMap      = "maps/edge_regex.map"
+	edgeWildcardMap   = "maps/edge_wildcard.map"
 	sniPassthroughMap = "maps/sni_passthrough.map"
 	sniWildcardMap    = "maps/sni_wildcard.map"
 	redirectMap       = "maps/redirect.map"
@@ -238,10 +243,7 @@ func renderHeaders(actions []HeaderAction) []renderedHeader {
 // a letter, digit or one of -./ is escaped: nothing a path holds can end the map line or
 // widen the match.
 func routeRegexp(r *Route) string {
-	host := escapeRegexp(r.Host)
-	if r.Wildcard {
-		host = `[^\.]*` + host[strings.Index(host, `\.`):]
-	}
+	host := hostRegexp(r)
 	var path, sub string
 	switch {
 	case strings.TrimRight(r.Path, "/") == "":
@@ -256,8 +258,16 @@ func routeRegexp(r *Route) string {
 
 // sniRegexp matches a wildcard passthrough route's server names.
 func sniRegexp(r *Route) string {
-	host := escapeRegexp(r.Host)
-	return `^[^\.]*` + host[strings.Index(host, `\.`):] + "$"
+	return "^" + hostRegexp(r) + "$"
+}
+
+// hostRegexp matches a route's host: for a wildcard route, any one label in place of the
+// host's first (a host of one label matches itself only, as on OpenShift).
+func hostRegexp(r *Route) string {
+	if _, domain, ok := strings.Cut(r.Host, "."); r.Wildcard && ok {
+		return `[^.]*` + escapeRegexp("."+domain)
+	}
+	return escapeRegexp(r.Host)
 }
 
 var plainRegexpByte = regexp.MustCompile(`^[A-Za-z0-9/-]$`)
@@ -275,6 +285,15 @@ func escapeRegexp(s string) string {
 	return b.String()
 }
 
+// certificateFilter is the server names a route's certificate is offered for: its host,
+// or every name of the host's domain for a wildcard route.
+func certificateFilter(r *Route) string {
+	if _, domain, ok := strings.Cut(r.Host, "."); r.Wildcard && ok {
+		return "*." + domain
+	}
+	return r.Host
+}
+
 // renderMaps writes the map files and the certificates' crt-list. Regular expressions
 // are tried in order: exact hosts before wildcards, longer paths first.
 func renderMaps(files Files, s Settings, routes []*Route) {
@@ -289,31 +308,29 @@ func renderMaps(files Files, s Settings, routes []*Route) {
 		}
 		return a.Host < b.Host
 	})
-	var httpExact, httpRegex, edgeExact, edgeRegex, sniPass, sniWild, redirect, crts bytes.Buffer
+	var httpExact, httpRegex, httpWild, edgeExact, edgeRegex, edgeWild, sniPass, sniWild, redirect, crts bytes.Buffer
 	for _, r := range byPath {
 		be := backendName(r)
-		exact := !r.Wildcard && strings.TrimRight(r.Path, "/") == ""
-		line := func(exactMap, regexMap *bytes.Buffer) {
-			if exact {
+		line := func(exactMap, regexMap, wildMap *bytes.Buffer) {
+			switch {
+			case r.Wildcard:
+				fmt.Fprintf(wildMap, "%s %s\n", routeRegexp(r), be)
+			case strings.TrimRight(r.Path, "/") == "":
 				fmt.Fprintf(exactMap, "%s %s\n", r.Host, be)
-			} else {
+			default:
 				fmt.Fprintf(regexMap, "%s %s\n", routeRegexp(r), be)
 			}
 		}
 		switch r.Termination {
 		case Plain:
-			line(&httpExact, &httpRegex)
+			line(&httpExact, &httpRegex, &httpWild)
 		case Edge, Reencrypt:
-			line(&edgeExact, &edgeRegex)
+			line(&edgeExact, &edgeRegex, &edgeWild)
 			if r.InsecurePolicy == InsecureAllow {
-				line(&httpExact, &httpRegex)
+				line(&httpExact, &httpRegex, &httpWild)
 			}
 			if len(r.Certificate) > 0 {
-				host := r.Host
-				if r.Wildcard {
-					host = "*" + host[strings.Index(host, "."):]
-				}
-				fmt.Fprintf(&crts, "%s [alpn h2,http/1.1] %s\n", filepath.Join(s.Dir, "certs", fileBase(r)+".pem"), host)
+				fmt.Fprintf(&crts, "%s [alpn h2,http/1.1] %s\n", filepath.Join(s.Dir, "certs", fileBase(r)+".pem"), certificateFilter(r))
 			}
 		case Passthrough:
 			if r.Wildcard {
@@ -322,12 +339,18 @@ func renderMaps(files Files, s Settings, routes []*Route) {
 				fmt.Fprintf(&sniPass, "%s %s\n", r.Host, be)
 			}
 		}
-		if r.Termination != Plain && r.InsecurePolicy == InsecureRedirect {
+		switch {
+		case r.Termination != Plain && r.InsecurePolicy == InsecureRedirect:
 			fmt.Fprintf(&redirect, "%s 1\n", routeRegexp(r))
+		case r.Termination == Plain || r.InsecurePolicy == InsecureAllow:
+			// Served over plain HTTP: a wildcard route of its domain that redirects
+			// must not redirect its requests.
+			fmt.Fprintf(&redirect, "%s 0\n", routeRegexp(r))
 		}
 	}
 	for name, buf := range map[string]*bytes.Buffer{
-		httpExactMap: &httpExact, httpRegexMap: &httpRegex, edgeExactMap: &edgeExact, edgeRegexMap: &edgeRegex,
+		httpExactMap: &httpExact, httpRegexMap: &httpRegex, httpWildcardMap: &httpWild,
+		edgeExactMap: &edgeExact, edgeRegexMap: &edgeRegex, edgeWildcardMap: &edgeWild,
 		sniPassthroughMap: &sniPass, sniWildcardMap: &sniWild, redirectMap: &redirect, crtList: &crts,
 	} {
 		files[name] = buf.Bytes()
@@ -381,9 +404,10 @@ frontend public
   http-request set-header X-Forwarded-Proto http
   http-request set-header X-Forwarded-Host %[req.hdr(Host)]
   http-request set-header X-Forwarded-Port %[dst_port]
-  http-request redirect scheme https code 302 if { base,map_reg({{call .Path "maps/redirect.map"}}) -m found }
+  http-request redirect scheme https code 302 if { base,map_reg({{call .Path "maps/redirect.map"}}) -m str 1 }
   use_backend %[base,map_reg({{call .Path "maps/http_regex.map"}})] if { base,map_reg({{call .Path "maps/http_regex.map"}}) -m found }
   use_backend %[req.hdr(host),field(1,:),map_str({{call .Path "maps/http_exact.map"}})] if { req.hdr(host),field(1,:),map_str({{call .Path "maps/http_exact.map"}}) -m found }
+  use_backend %[base,map_reg({{call .Path "maps/http_wildcard.map"}})] if { base,map_reg({{call .Path "maps/http_wildcard.map"}}) -m found }
   default_backend be_no_route
 
 frontend public_ssl
@@ -411,6 +435,7 @@ frontend fe_terminate
   http-request set-header X-Forwarded-Port 443
   use_backend %[base,map_reg({{call .Path "maps/edge_regex.map"}})] if { base,map_reg({{call .Path "maps/edge_regex.map"}}) -m found }
   use_backend %[req.hdr(host),field(1,:),map_str({{call .Path "maps/edge_exact.map"}})] if { req.hdr(host),field(1,:),map_str({{call .Path "maps/edge_exact.map"}}) -m found }
+  use_backend %[base,map_reg({{call .Path "maps/edge_wildcard.map"}})] if { base,map_reg({{call .Path "maps/edge_wildcard.map"}}) -m found }
   default_backend be_no_route
 
 backend be_no_route

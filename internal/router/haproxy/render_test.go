@@ -75,12 +75,14 @@ var directives = regexp.MustCompile(`^(#.*|global|defaults|frontend \S+|backend 
 // directives only, map lines of two words, and regular expressions that match its own
 // host only: nothing a user writes can add configuration.
 func FuzzRender(f *testing.F) {
-	f.Add("www.apps.test", "/api", "X-Custom", "value", "5s", "cookie", "max-age=31536000")
-	f.Add("a.b", "/a\nb", "X-A\r\nX-B", "%[req.hdr(host),lower]", "1m\n", "c\"", "max-age=1;preload")
-	f.Add("x.test", "/$(evil)", "X-A", `v"; http-request deny; "`, "10", "", "")
-	f.Add("x.test", "/a/*?.+[](){}|^$\\", "X-A", "${HOME}", "1h", "n", "")
-	f.Fuzz(func(t *testing.T, host, path, headerName, headerValue, timeout, cookie, hsts string) {
-		r := &Route{Namespace: "ns", Name: "r", Host: host, Path: path, Termination: Edge, InsecurePolicy: InsecureRedirect,
+	f.Add("www.apps.test", "/api", "X-Custom", "value", "5s", "cookie", "max-age=31536000", false)
+	f.Add("a.b", "/a\nb", "X-A\r\nX-B", "%[req.hdr(host),lower]", "1m\n", "c\"", "max-age=1;preload", false)
+	f.Add("x.test", "/$(evil)", "X-A", `v"; http-request deny; "`, "10", "", "", false)
+	f.Add("x.test", "/a/*?.+[](){}|^$\\", "X-A", "${HOME}", "1h", "n", "", false)
+	f.Add("www.wild.test", "/w", "X-W", "w", "1s", "w", "", true)
+	f.Add("single", "", "X-W", "w", "1s", "w", "", true)
+	f.Fuzz(func(t *testing.T, host, path, headerName, headerValue, timeout, cookie, hsts string, wildcard bool) {
+		r := &Route{Namespace: "ns", Name: "r", Host: host, Path: path, Wildcard: wildcard, Termination: Edge, InsecurePolicy: InsecureRedirect,
 			Services: []Service{{Name: "web", Weight: 1, Endpoints: []Endpoint{{IP: "198.18.0.10", Port: 8080}}}},
 			Options: Options{Timeout: timeout, CookieName: cookie, HSTS: hsts,
 				RequestHeaders: []HeaderAction{{Name: headerName, Value: headerValue}}}}
@@ -109,12 +111,16 @@ func FuzzRender(f *testing.F) {
 				if len(fields) != 2 {
 					t.Fatalf("%s: line %q is not a key and a value", name, line)
 				}
-				if name == redirectMap || strings.HasSuffix(name, "_regex.map") {
+				if name == redirectMap || strings.HasSuffix(name, "_regex.map") || strings.HasSuffix(name, "_wildcard.map") {
 					re, err := regexp.Compile(fields[0])
 					if err != nil {
 						t.Fatalf("%s: %q: %v", name, fields[0], err)
 					}
-					if !re.MatchString(host+path) || re.MatchString("evil.test"+path) {
+					other := "evil.test"
+					if wildcard {
+						other = "a.b." + host // one label deep only
+					}
+					if !re.MatchString(host+path) || re.MatchString(other+path) {
 						t.Fatalf("%s: %q does not match exactly %q", name, fields[0], host+path)
 					}
 				}
