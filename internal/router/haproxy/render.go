@@ -264,7 +264,7 @@ func sniRegexp(r *Route) string {
 // hostRegexp matches a route's host: for a wildcard route, any one label in place of the
 // host's first (a host of one label matches itself only, as on OpenShift).
 func hostRegexp(r *Route) string {
-	if _, domain, ok := strings.Cut(r.Host, "."); r.Wildcard && ok {
+	if domain := domainOf(r.Host); r.Wildcard && domain != "" {
 		return `[^.]*` + escapeRegexp("."+domain)
 	}
 	return escapeRegexp(r.Host)
@@ -285,10 +285,16 @@ func escapeRegexp(s string) string {
 	return b.String()
 }
 
+// domainOf is a host without its first label ("" for a host of one label).
+func domainOf(host string) string {
+	_, domain, _ := strings.Cut(host, ".")
+	return domain
+}
+
 // certificateFilter is the server names a route's certificate is offered for: its host,
 // or every name of the host's domain for a wildcard route.
 func certificateFilter(r *Route) string {
-	if _, domain, ok := strings.Cut(r.Host, "."); r.Wildcard && ok {
+	if domain := domainOf(r.Host); r.Wildcard && domain != "" {
 		return "*." + domain
 	}
 	return r.Host
@@ -308,6 +314,12 @@ func renderMaps(files Files, s Settings, routes []*Route) {
 		}
 		return a.Host < b.Host
 	})
+	redirectingDomains := map[string]bool{}
+	for _, r := range routes {
+		if r.Wildcard && r.Termination != Plain && r.InsecurePolicy == InsecureRedirect {
+			redirectingDomains[domainOf(r.Host)] = true
+		}
+	}
 	var httpExact, httpRegex, httpWild, edgeExact, edgeRegex, edgeWild, sniPass, sniWild, redirect, crts bytes.Buffer
 	for _, r := range byPath {
 		be := backendName(r)
@@ -342,9 +354,10 @@ func renderMaps(files Files, s Settings, routes []*Route) {
 		switch {
 		case r.Termination != Plain && r.InsecurePolicy == InsecureRedirect:
 			fmt.Fprintf(&redirect, "%s 1\n", routeRegexp(r))
-		case r.Termination == Plain || r.InsecurePolicy == InsecureAllow:
-			// Served over plain HTTP: a wildcard route of its domain that redirects
-			// must not redirect its requests.
+		case (r.Termination == Plain || r.InsecurePolicy == InsecureAllow) && redirectingDomains[domainOf(r.Host)]:
+			// Served over plain HTTP under a wildcard that redirects: the wildcard must
+			// not redirect its requests. (Only there: every line is a regular
+			// expression HAProxy tries on each plain HTTP request.)
 			fmt.Fprintf(&redirect, "%s 0\n", routeRegexp(r))
 		}
 	}

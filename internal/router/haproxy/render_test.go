@@ -153,3 +153,44 @@ func TestEndpointWeights(t *testing.T) {
 		})
 	}
 }
+
+// The redirect map, whose regular expressions HAProxy tries on every plain HTTP request,
+// holds the redirecting routes and, only under a redirecting wildcard, the routes that
+// must not redirect.
+func TestRedirectMapStaysSmall(t *testing.T) {
+	route := func(name, host string, wildcard bool, term Termination, policy InsecurePolicy) *Route {
+		return &Route{Namespace: "ns", Name: name, Host: host, Wildcard: wildcard, Termination: term, InsecurePolicy: policy,
+			Services: []Service{{Name: "web", Weight: 1, Endpoints: []Endpoint{{IP: "198.18.0.10", Port: 8080}}}}}
+	}
+	settings := Settings{Dir: "/d", RunDir: "/r", HTTPBind: ":80", HTTPSBind: ":443", StatsBind: ":1936",
+		DefaultCertificate: "/c.pem", Threads: 1, MaxConn: 10, HardStopAfter: "1s"}
+	tests := []struct {
+		name   string
+		routes []*Route
+		want   []string
+	}{
+		{"plain routes only", []*Route{route("a", "a.test", false, Plain, InsecureNone), route("b", "b.test", false, Plain, InsecureNone)}, nil},
+		{"a redirecting route", []*Route{route("a", "a.test", false, Plain, InsecureNone), route("s", "s.test", false, Edge, InsecureRedirect)},
+			[]string{`^s\x2etest\.?(:[0-9]+)?(/.*)?$ 1`}},
+		{"under a redirecting wildcard", []*Route{route("w", "www.w.test", true, Edge, InsecureRedirect),
+			route("p", "p.w.test", false, Plain, InsecureNone), route("o", "o.other.test", false, Plain, InsecureNone)},
+			[]string{`^p\x2ew\x2etest\.?(:[0-9]+)?(/.*)?$ 0`, `^[^.]*\x2ew\x2etest\.?(:[0-9]+)?(/.*)?$ 1`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files, err := Render(settings, tt.routes, NewSlots())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, line := range strings.Split(strings.TrimSpace(string(files[redirectMap])), "\n") {
+				if line != "" {
+					got = append(got, line)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("redirect map:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
