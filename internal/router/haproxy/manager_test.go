@@ -186,6 +186,17 @@ func expect(t *testing.T, c *http.Client, url string, wantCode int, wantBody str
 	}
 }
 
+// servedNames are the DNS names of the certificate an HTTPS GET of url was served with.
+func servedNames(t *testing.T, c *http.Client, url string) []string {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.TLS.PeerCertificates[0].DNSNames
+}
+
 func plainRoute(name, host string, eps ...Endpoint) *Route {
 	return &Route{Namespace: "ns", Name: name, Host: host, InsecurePolicy: InsecureNone,
 		Services: []Service{{Name: name, Weight: 100, Endpoints: eps}}}
@@ -229,23 +240,26 @@ func TestWildcards(t *testing.T) {
 	if res := r.apply(t, wild, plainRoute("api", "api.wild.test", api), pass, single, secure, plainRoute("plain", "plain.sec.test", api)); len(res.Rejected) > 0 {
 		t.Fatal(res.Rejected)
 	}
-	// A wildcard that redirects plain HTTP leaves alone the exact hosts that serve it.
-	expect(t, r.client("x.sec.test"), "http://x.sec.test/a", 302, "https://x.sec.test/a")
-	expect(t, r.client("plain.sec.test"), "http://plain.sec.test/a", 200, "api /a")
-	expect(t, r.client("www.wild.test"), "http://www.wild.test/", 200, "web /")
-	expect(t, r.client("any.wild.test"), "http://any.wild.test/a", 200, "web /a")
-	expect(t, r.client("api.wild.test"), "http://api.wild.test/", 200, "api /")
-	expect(t, r.client("a.b.wild.test"), "http://a.b.wild.test/", 503, "No route")
-	expect(t, r.client("wild.test"), "http://wild.test/", 503, "No route")
-	expect(t, r.client("wildxtest"), "http://wildxtest/", 503, "No route")
-	expect(t, r.client("single"), "http://single/", 200, "web /")
-	expect(t, r.client("other"), "http://other/", 503, "No route")
-	resp, err := r.client("x.tls.test").Get("https://x.tls.test/p")
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		host, path string
+		code       int
+		body       string
+	}{
+		{"www.wild.test", "/", 200, "web /"},
+		{"any.wild.test", "/a", 200, "web /a"},
+		{"api.wild.test", "/", 200, "api /"}, // the exact host beats the wildcard
+		{"a.b.wild.test", "/", 503, "No route"},
+		{"wild.test", "/", 503, "No route"},
+		{"wildxtest", "/", 503, "No route"},
+		{"single", "/", 200, "web /"},
+		{"other", "/", 503, "No route"},
+		// A wildcard that redirects plain HTTP leaves alone the exact hosts that serve it.
+		{"x.sec.test", "/a", 302, "https://x.sec.test/a"},
+		{"plain.sec.test", "/a", 200, "api /a"},
+	} {
+		expect(t, r.client(c.host), "http://"+c.host+c.path, c.code, c.body)
 	}
-	resp.Body.Close()
-	if got := resp.TLS.PeerCertificates[0].DNSNames; got[0] != "pass.tls.test" {
+	if got := servedNames(t, r.client("x.tls.test"), "https://x.tls.test/p"); got[0] != "pass.tls.test" {
 		t.Errorf("wildcard passthrough: served by %v, want the backend's certificate", got)
 	}
 }
@@ -284,12 +298,7 @@ func TestTLS(t *testing.T) {
 	expect(t, r.client("none.apps.test"), "https://none.apps.test/", 200, "web / https")
 	expect(t, r.client("none.apps.test"), "http://none.apps.test/", 503, "No route")
 	// Passthrough: the client talks TLS with the backend itself.
-	resp, err := r.client("pass.apps.test").Get("https://pass.apps.test/p")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if got := resp.TLS.PeerCertificates[0].DNSNames; got[0] != "tls-web.ns.svc" {
+	if got := servedNames(t, r.client("pass.apps.test"), "https://pass.apps.test/p"); got[0] != "tls-web.ns.svc" {
 		t.Errorf("passthrough: served by %v, want the backend's certificate", got)
 	}
 	expect(t, r.client("re.apps.test"), "https://re.apps.test/r", 200, "tls-web /r")
