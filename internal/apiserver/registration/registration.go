@@ -38,6 +38,7 @@ var APIServices = []APIService{
 	{Group: WebsiteGroup, Version: "v1alpha1", GroupPriorityMinimum: 1000, VersionPriority: 15},
 	{Group: "template.openshift.io", Version: "v1", GroupPriorityMinimum: 9900, VersionPriority: 15},
 	{Group: "route.openshift.io", Version: "v1", GroupPriorityMinimum: 9900, VersionPriority: 15},
+	{Group: "user.openshift.io", Version: "v1", GroupPriorityMinimum: 9900, VersionPriority: 15},
 }
 
 // Names are the APIServices' names.

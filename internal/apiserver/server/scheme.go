@@ -11,6 +11,7 @@ import (
 	"github.com/kubia-dev/kubia/internal/apiserver/registry"
 	"github.com/kubia-dev/kubia/internal/apiserver/route"
 	"github.com/kubia-dev/kubia/internal/apiserver/template"
+	"github.com/kubia-dev/kubia/internal/apiserver/user"
 )
 
 // group is one API group kubia-apiserver serves; each has a package under
@@ -30,6 +31,7 @@ var groups = []group{
 	{extensions.GroupName, extensions.Install, extensions.Storage, extensions.StorageVersion, nil},
 	{template.GroupName, template.Install, template.Storage, template.StorageVersion, template.OperationID},
 	{route.GroupName, route.Install, route.Storage, route.StorageVersion, nil},
+	{user.GroupName, user.Install, user.Storage, user.StorageVersion, nil},
 }
 
 var (
