@@ -55,7 +55,8 @@ krew-package:
 API_SERVED := ./api/extensions/v1 ./api/extensions/v1alpha1
 ## OPENSHIFT_SERVED: OpenShift's own types that kubia-apiserver serves (their Go code comes
 ## generated with github.com/openshift/api; only their OpenAPI definitions are made here)
-OPENSHIFT_SERVED := github.com/openshift/api/template/v1 github.com/openshift/api/route/v1 github.com/openshift/api/user/v1
+OPENSHIFT_SERVED := github.com/openshift/api/template/v1 github.com/openshift/api/route/v1 github.com/openshift/api/user/v1 \
+	github.com/openshift/api/project/v1
 generate:
 	hack/update-protobuf.sh $(API_SERVED)
 	go tool controller-gen object paths=./api/...

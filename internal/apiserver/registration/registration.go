@@ -39,6 +39,7 @@ var APIServices = []APIService{
 	{Group: "template.openshift.io", Version: "v1", GroupPriorityMinimum: 9900, VersionPriority: 15},
 	{Group: "route.openshift.io", Version: "v1", GroupPriorityMinimum: 9900, VersionPriority: 15},
 	{Group: "user.openshift.io", Version: "v1", GroupPriorityMinimum: 9900, VersionPriority: 15},
+	{Group: "project.openshift.io", Version: "v1", GroupPriorityMinimum: 9900, VersionPriority: 15},
 }
 
 // Names are the APIServices' names.

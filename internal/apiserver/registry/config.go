@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -20,6 +21,9 @@ type Config struct {
 	Authorizer authorizer.Authorizer
 	// Kube reaches kube-apiserver, as kubia-apiserver's own identity.
 	Kube kubernetes.Interface
+	// Informers are kube-apiserver's, shared and started with the server: a group that
+	// reads objects at every request (projects: namespaces and RBAC) takes its listers here.
+	Informers informers.SharedInformerFactory
 	// Route configures route.openshift.io.
 	Route RouteConfig
 }

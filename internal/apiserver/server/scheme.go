@@ -8,6 +8,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/kubia-dev/kubia/internal/apiserver/extensions"
+	"github.com/kubia-dev/kubia/internal/apiserver/project"
 	"github.com/kubia-dev/kubia/internal/apiserver/registry"
 	"github.com/kubia-dev/kubia/internal/apiserver/route"
 	"github.com/kubia-dev/kubia/internal/apiserver/template"
@@ -32,6 +33,7 @@ var groups = []group{
 	{template.GroupName, template.Install, template.Storage, template.StorageVersion, template.OperationID},
 	{route.GroupName, route.Install, route.Storage, route.StorageVersion, nil},
 	{user.GroupName, user.Install, user.Storage, user.StorageVersion, nil},
+	{project.GroupName, project.Install, project.Storage, project.StorageVersion, nil},
 }
 
 var (

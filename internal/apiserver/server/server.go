@@ -33,7 +33,7 @@ func New(cfg *genericapiserver.RecommendedConfig, routes registry.RouteConfig) (
 	}
 	rc := registry.Config{
 		Scheme: Scheme, RESTOptions: completed.RESTOptionsGetter, Authorizer: completed.Authorization.Authorizer,
-		Kube: kube, Route: routes,
+		Kube: kube, Informers: completed.SharedInformerFactory, Route: routes,
 	}
 	for _, g := range groups {
 		storage, err := g.storage(rc)
