@@ -12,7 +12,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,16 +20,7 @@ import (
 )
 
 func projectClient(t *testing.T, cfg *rest.Config) client.WithWatch {
-	t.Helper()
-	scheme := runtime.NewScheme()
-	if err := projectv1.Install(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return clientOf(t, cfg, projectv1.Install)
 }
 
 // bindAdmin gives subject Kubernetes' admin role in ns, as a project's requester gets.
@@ -43,17 +33,15 @@ func bindAdmin(t *testing.T, ns string, subject rbacv1.Subject) {
 	}
 }
 
-// grantProjects is what the chart grants every authenticated user on projects
-// (apiserver-project-rbac.yaml).
-func grantProjects(t *testing.T) {
+// grantEveryone gives every authenticated user rule cluster-wide, as the chart's
+// kubia:basic-user and kubia:projects roles do, until the test ends.
+func grantEveryone(t *testing.T, rule rbacv1.PolicyRule) {
 	t.Helper()
 	cs := harness.Get(t).Clientset
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "test-projects-" + rand.String(5)}, Rules: []rbacv1.PolicyRule{{
-		APIGroups: []string{projectv1.GroupName}, Resources: []string{"projects"}, Verbs: []string{"get", "list", "watch", "delete"}}}}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "test-everyone-" + rand.String(5)}, Rules: []rbacv1.PolicyRule{rule}}
 	if _, err := cs.RbacV1().ClusterRoles().Create(t.Context(), role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cs.RbacV1().ClusterRoles().Delete(context.Background(), role.Name, metav1.DeleteOptions{}) })
 	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:authenticated"}}}
@@ -61,7 +49,9 @@ func grantProjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		// t.Context() has ended by now.
 		_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
+		_ = cs.RbacV1().ClusterRoles().Delete(context.Background(), role.Name, metav1.DeleteOptions{})
 	})
 }
 
@@ -81,7 +71,9 @@ func projectNames(t *testing.T, c client.Client) ([]string, error) {
 // theirs) get, gets only those, and deletes only one whose namespace they may delete; a
 // watch sees a new project once the user is bound in it.
 func TestProjectsListOnlyWhatTheCallerMayGet(t *testing.T) {
-	grantProjects(t)
+	// The chart's kubia:projects (apiserver-project-rbac.yaml).
+	grantEveryone(t, rbacv1.PolicyRule{APIGroups: []string{projectv1.GroupName}, Resources: []string{"projects"},
+		Verbs: []string{"get", "list", "watch", "delete"}})
 	nsA, nsB, nsC := harness.Namespace(t), harness.Namespace(t), harness.Namespace(t)
 	alice, bob := "alice-"+rand.String(5), "bob-"+rand.String(5)
 	group := "dev-" + rand.String(5)

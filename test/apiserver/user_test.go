@@ -19,17 +19,22 @@ import (
 	"github.com/kubia-dev/kubia/test/harness"
 )
 
-func userClient(t *testing.T, cfg *rest.Config) client.Client {
+// clientOf is a client of the kinds install registers, as cfg's user.
+func clientOf(t *testing.T, cfg *rest.Config, install func(*runtime.Scheme) error) client.WithWatch {
 	t.Helper()
 	scheme := runtime.NewScheme()
-	if err := userv1.Install(scheme); err != nil {
+	if err := install(scheme); err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func userClient(t *testing.T, cfg *rest.Config) client.Client {
+	return clientOf(t, cfg, userv1.Install)
 }
 
 // Users, Groups and Identities through the aggregator: OpenShift's validation messages,
@@ -113,22 +118,8 @@ func TestCurrentUser(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = admin.Delete(t.Context(), stored) })
 	// What the chart grants every authenticated user (apiserver-user-rbac.yaml).
-	cs := harness.Get(t).Clientset
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "test-basic-user-" + name}, Rules: []rbacv1.PolicyRule{{
-		APIGroups: []string{userv1.GroupName}, Resources: []string{"users"}, ResourceNames: []string{"~"}, Verbs: []string{"get"}}}}
-	if _, err := cs.RbacV1().ClusterRoles().Create(t.Context(), role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cs.RbacV1().ClusterRoles().Delete(t.Context(), role.Name, metav1.DeleteOptions{}) })
-	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:authenticated"}}}
-	if _, err := cs.RbacV1().ClusterRoleBindings().Create(t.Context(), binding, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cs.RbacV1().ClusterRoleBindings().Delete(t.Context(), binding.Name, metav1.DeleteOptions{})
-	})
+	grantEveryone(t, rbacv1.PolicyRule{APIGroups: []string{userv1.GroupName}, Resources: []string{"users"},
+		ResourceNames: []string{"~"}, Verbs: []string{"get"}})
 
 	tests := []struct {
 		user, fullName string

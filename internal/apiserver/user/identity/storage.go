@@ -4,31 +4,26 @@
 package identity
 
 import (
-	"fmt"
-
 	userv1 "github.com/openshift/api/user/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
-	"k8s.io/apiserver/pkg/storage/names"
 
 	"github.com/kubia-dev/kubia/internal/apiserver/registry"
+	"github.com/kubia-dev/kubia/internal/apiserver/user/validation"
 )
 
 // NewStorage returns the storage of identities, kept in etcd through c's storage
-// configuration.
+// configuration. An identity is always named <providerName>:<providerUserName>, whatever
+// the request said, as on OpenShift.
 func NewStorage(c registry.Config) (*genericregistry.Store, error) {
-	store := &genericregistry.Store{
-		NewFunc:                   func() runtime.Object { return &userv1.Identity{} },
-		NewListFunc:               func() runtime.Object { return &userv1.IdentityList{} },
-		DefaultQualifiedResource:  userv1.Resource("identities"),
-		SingularQualifiedResource: userv1.Resource("identity"),
-		TableConvertor:            tableConvertor{},
-	}
-	s := strategy{ObjectTyper: c.Scheme, NameGenerator: names.SimpleNameGenerator}
-	store.CreateStrategy, store.UpdateStrategy, store.DeleteStrategy = s, s, s
-	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: c.RESTOptions}); err != nil {
-		return nil, fmt.Errorf("identities storage: %w", err)
-	}
-	return store, nil
+	return registry.NewClusterStore(c, registry.ClusterKind{
+		New:      func() runtime.Object { return &userv1.Identity{} },
+		NewList:  func() runtime.Object { return &userv1.IdentityList{} },
+		Resource: userv1.Resource("identities"), Singular: userv1.Resource("identity"),
+		Table: tableConvertor{},
+	}, registry.ClusterStrategy[*userv1.Identity]{
+		PrepareCreate: func(id *userv1.Identity) { id.Name = id.ProviderName + ":" + id.ProviderUserName },
+		Check:         validation.Identity,
+		CheckUpdate:   validation.IdentityUpdate,
+	})
 }

@@ -6,7 +6,6 @@ package user
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 
 	userv1 "github.com/openshift/api/user/v1"
@@ -16,9 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/endpoints/request"
-	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
-	"k8s.io/apiserver/pkg/storage/names"
 
 	"github.com/kubia-dev/kubia/internal/apiserver/registry"
 	"github.com/kubia-dev/kubia/internal/apiserver/user/validation"
@@ -30,18 +27,19 @@ type REST struct {
 }
 
 // NewStorage returns the storage of users, kept in etcd through c's storage configuration.
+// A User's groups are never stored (users/~ fills them in from the request), as on
+// OpenShift.
 func NewStorage(c registry.Config) (*REST, error) {
-	store := &genericregistry.Store{
-		NewFunc:                   func() runtime.Object { return &userv1.User{} },
-		NewListFunc:               func() runtime.Object { return &userv1.UserList{} },
-		DefaultQualifiedResource:  userv1.Resource("users"),
-		SingularQualifiedResource: userv1.Resource("user"),
-		TableConvertor:            tableConvertor{},
-	}
-	s := strategy{ObjectTyper: c.Scheme, NameGenerator: names.SimpleNameGenerator}
-	store.CreateStrategy, store.UpdateStrategy, store.DeleteStrategy = s, s, s
-	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: c.RESTOptions}); err != nil {
-		return nil, fmt.Errorf("users storage: %w", err)
+	dropGroups := func(u *userv1.User) { u.Groups = nil }
+	store, err := registry.NewClusterStore(c, registry.ClusterKind{
+		New:      func() runtime.Object { return &userv1.User{} },
+		NewList:  func() runtime.Object { return &userv1.UserList{} },
+		Resource: userv1.Resource("users"), Singular: userv1.Resource("user"),
+		Table: tableConvertor{},
+	}, registry.ClusterStrategy[*userv1.User]{PrepareCreate: dropGroups, PrepareUpdate: dropGroups,
+		Check: validation.User, CheckUpdate: validation.UserUpdate})
+	if err != nil {
+		return nil, err
 	}
 	return &REST{store}, nil
 }
