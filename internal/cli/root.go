@@ -8,6 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubia-dev/kubia/internal/cli/catalog"
+	"github.com/kubia-dev/kubia/internal/cli/project"
 	"github.com/kubia-dev/kubia/internal/cli/route"
 	"github.com/kubia-dev/kubia/internal/cli/template"
 	"github.com/kubia-dev/kubia/internal/cli/website"
@@ -25,5 +26,6 @@ func NewRootCommand() *cobra.Command {
 	root.AddCommand(newUpCommand(), newImagesCommand(), catalog.NewCommand(streams), website.NewCommand(streams))
 	root.AddCommand(template.NewCommands(streams)...)
 	root.AddCommand(route.NewCommands(streams)...)
+	root.AddCommand(project.NewCommands(streams)...)
 	return root
 }

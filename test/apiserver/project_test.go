@@ -1,21 +1,28 @@
 package apiserver_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	projectv1 "github.com/openshift/api/project/v1"
+	"github.com/spf13/cobra"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	cliproject "github.com/kubia-dev/kubia/internal/cli/project"
 	"github.com/kubia-dev/kubia/test/harness"
 )
 
@@ -153,4 +160,66 @@ func TestProjectsListOnlyWhatTheCallerMayGet(t *testing.T) {
 		}
 		return fmt.Errorf("namespace %v %v", err, ns.Status.Phase)
 	})
+}
+
+// kubia projects and kubia project, as a user with two projects, on a copy of the
+// kubeconfig: oc's messages, the current project starred, switching refused for a
+// project the user may not see.
+func TestProjectCommands(t *testing.T) {
+	grantEveryone(t, rbacv1.PolicyRule{APIGroups: []string{projectv1.GroupName}, Resources: []string{"projects"},
+		Verbs: []string{"get", "list", "watch"}})
+	nsA, nsB, other := harness.Namespace(t), harness.Namespace(t), harness.Namespace(t)
+	user := "carol-" + rand.String(5)
+	for _, ns := range []string{nsA, nsB} {
+		bindAdmin(t, ns, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user})
+	}
+	if err := harness.Get(t).Client.Patch(t.Context(), &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: nsA}}, client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"annotations":{"openshift.io/display-name":"The Shop"}}}`))); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(harness.Get(t).Cluster.KubeconfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(newCommand func(genericiooptions.IOStreams) *cobra.Command, args ...string) (string, error) {
+		out := &bytes.Buffer{}
+		cmd := newCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: out})
+		cmd.SetArgs(append(args, "--kubeconfig", kubeconfig, "--as", user, "--as-group", "system:authenticated"))
+		cmd.SetOut(out)
+		cmd.SetErr(out)
+		err := cmd.ExecuteContext(t.Context())
+		t.Logf("kubia %s %s:\n%s", cmd.Name(), strings.Join(args, " "), out)
+		return out.String(), err
+	}
+	harness.Eventually(t, time.Minute, "both projects listed", func(context.Context) error {
+		out, err := run(cliproject.NewProjectsCommand)
+		if err != nil || !strings.Contains(out, "\n"+nsA+" - The Shop") || !strings.Contains(out, "\n"+nsB) {
+			return fmt.Errorf("%q %v", out, err)
+		}
+		return nil
+	})
+	out, err := run(cliproject.NewProjectCommand, nsB)
+	host := harness.Get(t).Config.Host
+	if err != nil || out != fmt.Sprintf("Now using project %q on server %q.\n", nsB, host) {
+		t.Fatalf("kubia project %s: %q %v", nsB, out, err)
+	}
+	out, err = run(cliproject.NewProjectsCommand)
+	want := "You have access to the following projects and can switch between them with 'kubia project <projectname>':\n\n" +
+		"    " + nsA + " - The Shop\n  * " + nsB + "\n\nUsing project " + strconv.Quote(nsB) + " on server " + strconv.Quote(host) + ".\n"
+	if err != nil || out != want {
+		t.Errorf("kubia projects:\n%s\nwant:\n%s", out, want)
+	}
+	if out, err := run(cliproject.NewProjectCommand); err != nil || out != fmt.Sprintf("Using project %q on server %q.\n", nsB, host) {
+		t.Errorf("kubia project: %q %v", out, err)
+	}
+	if _, err := run(cliproject.NewProjectCommand, other); err == nil || err.Error() != fmt.Sprintf("You are not a member of project %q.", other) {
+		t.Errorf("kubia project %s: %v", other, err)
+	}
+	if out, err := run(cliproject.NewProjectsCommand, "-q"); err != nil || out != nsA+"\n"+nsB+"\n" {
+		t.Errorf("kubia projects -q: %q %v", out, err)
+	}
 }
