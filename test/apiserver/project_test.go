@@ -208,8 +208,11 @@ func TestProjectCommands(t *testing.T) {
 		t.Fatalf("kubia project %s: %q %v", nsB, out, err)
 	}
 	out, err = run(cliproject.NewProjectsCommand)
+	lines := map[string]string{nsA: "    " + nsA + " - The Shop", nsB: "  * " + nsB}
+	names := []string{nsA, nsB}
+	slices.Sort(names) // listed by name
 	want := "You have access to the following projects and can switch between them with 'kubia project <projectname>':\n\n" +
-		"    " + nsA + " - The Shop\n  * " + nsB + "\n\nUsing project " + strconv.Quote(nsB) + " on server " + strconv.Quote(host) + ".\n"
+		lines[names[0]] + "\n" + lines[names[1]] + "\n\nUsing project " + strconv.Quote(nsB) + " on server " + strconv.Quote(host) + ".\n"
 	if err != nil || out != want {
 		t.Errorf("kubia projects:\n%s\nwant:\n%s", out, want)
 	}
@@ -219,7 +222,7 @@ func TestProjectCommands(t *testing.T) {
 	if _, err := run(cliproject.NewProjectCommand, other); err == nil || err.Error() != fmt.Sprintf("You are not a member of project %q.", other) {
 		t.Errorf("kubia project %s: %v", other, err)
 	}
-	if out, err := run(cliproject.NewProjectsCommand, "-q"); err != nil || out != nsA+"\n"+nsB+"\n" {
+	if out, err := run(cliproject.NewProjectsCommand, "-q"); err != nil || out != names[0]+"\n"+names[1]+"\n" {
 		t.Errorf("kubia projects -q: %q %v", out, err)
 	}
 }
