@@ -103,6 +103,11 @@ func TestProjectsListOnlyWhatTheCallerMayGet(t *testing.T) {
 			return nil
 		})
 	}
+	var active projectv1.ProjectList
+	if err := asBob.List(t.Context(), &active, client.MatchingFields{"status.phase": "Active", "metadata.name": nsC}); err != nil ||
+		len(active.Items) != 1 || active.Items[0].Name != nsC {
+		t.Errorf("bob's projects selected by phase and name: %v %+v", err, active.Items)
+	}
 	var p projectv1.Project
 	if err := asAlice.Get(t.Context(), client.ObjectKey{Name: nsA}, &p); err != nil || p.Status.Phase != "Active" {
 		t.Errorf("alice gets her project: %v %+v", err, p.Status)

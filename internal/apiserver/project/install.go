@@ -35,6 +35,9 @@ func Install(scheme *runtime.Scheme) {
 	scheme.AddKnownTypes(projectv1.GroupVersion, &projectv1.Project{}, &projectv1.ProjectList{})
 	metav1.AddToGroupVersion(scheme, projectv1.GroupVersion)
 	scheme.AddKnownTypes(internalVersion, &projectv1.Project{}, &projectv1.ProjectList{})
+	if err := projectstore.AddFieldLabelConversions(scheme); err != nil {
+		panic(err) // only a programming error: the function is registered once per kind
+	}
 }
 
 // Storage returns the storage of v1's resources.

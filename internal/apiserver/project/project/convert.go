@@ -1,11 +1,25 @@
 package project
 
 import (
+	"fmt"
 	"sort"
 
 	projectv1 "github.com/openshift/api/project/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
+
+// AddFieldLabelConversions lets v1 clients select projects by name and phase, as
+// namespaces are (`--field-selector status.phase=Active`).
+func AddFieldLabelConversions(scheme *runtime.Scheme) error {
+	return scheme.AddFieldLabelConversionFunc(projectv1.GroupVersion.WithKind("Project"), func(label, value string) (string, string, error) {
+		switch label {
+		case "metadata.name", "status.phase":
+			return label, value, nil
+		}
+		return "", "", fmt.Errorf("field label not supported: %s", label)
+	})
+}
 
 // ConvertNamespace is the Project of a Namespace: the same metadata, finalizers, phase and
 // conditions, as openshift-apiserver's.
