@@ -52,11 +52,11 @@ krew-package:
 ## the types in api/, the controllers' ClusterRole from their RBAC markers, and
 ## kubia-apiserver's conversions, defaulters, OpenAPI definitions and protobuf serialization
 ## (k8s.io/code-generator, kube-openapi; protoc from `make deps`) for the versions it serves
-API_SERVED := ./api/extensions/v1 ./api/extensions/v1alpha1
+API_SERVED := ./api/extensions/v1 ./api/extensions/v1alpha1 ./api/login/v1
 ## OPENSHIFT_SERVED: OpenShift's own types that kubia-apiserver serves (their Go code comes
 ## generated with github.com/openshift/api; only their OpenAPI definitions are made here)
 OPENSHIFT_SERVED := github.com/openshift/api/template/v1 github.com/openshift/api/route/v1 github.com/openshift/api/user/v1 \
-	github.com/openshift/api/project/v1
+	github.com/openshift/api/project/v1 github.com/openshift/api/oauth/v1
 generate:
 	hack/update-protobuf.sh $(API_SERVED)
 	go tool controller-gen object paths=./api/...

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -61,6 +64,12 @@ type ClusterKind struct {
 	New, NewList       func() runtime.Object
 	Resource, Singular schema.GroupResource
 	Table              rest.TableConvertor
+	// Fields, when set, are the fields besides metadata.name that lists and watches may
+	// select on (the scheme must convert their labels too).
+	Fields func(obj runtime.Object) fields.Set
+	// TTL, when set, is how many seconds etcd keeps an object (its lease) after a write;
+	// 0 keeps it.
+	TTL func(obj runtime.Object, existing uint64, update bool) (uint64, error)
 }
 
 // NewClusterStore returns the etcd store of kind k, kept through c's storage
@@ -71,9 +80,23 @@ func NewClusterStore[T runtime.Object](c Config, k ClusterKind, s ClusterStrateg
 		NewFunc: k.New, NewListFunc: k.NewList,
 		DefaultQualifiedResource: k.Resource, SingularQualifiedResource: k.Singular,
 		CreateStrategy: s, UpdateStrategy: s, DeleteStrategy: s,
-		TableConvertor: k.Table,
+		TableConvertor: k.Table, TTLFunc: k.TTL,
 	}
-	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: c.RESTOptions}); err != nil {
+	options := &generic.StoreOptions{RESTOptions: c.RESTOptions}
+	if k.Fields != nil {
+		options.AttrFunc = func(obj runtime.Object) (labels.Set, fields.Set, error) {
+			m, err := meta.Accessor(obj)
+			if err != nil {
+				return nil, nil, err
+			}
+			set := fields.Set{"metadata.name": m.GetName()}
+			for name, value := range k.Fields(obj) {
+				set[name] = value
+			}
+			return m.GetLabels(), set, nil
+		}
+	}
+	if err := store.CompleteWithOptions(options); err != nil {
 		return nil, fmt.Errorf("%s storage: %w", k.Resource, err)
 	}
 	return store, nil

@@ -6,9 +6,11 @@ package server
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/emicklei/go-restful/v3"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
@@ -20,6 +22,7 @@ import (
 	kubiaopenapi "github.com/kubia-dev/kubia/internal/apiserver/openapi"
 	"github.com/kubia-dev/kubia/internal/apiserver/registration"
 	"github.com/kubia-dev/kubia/internal/apiserver/registry"
+	uservalidation "github.com/kubia-dev/kubia/internal/apiserver/user/validation"
 )
 
 // EtcdPrefix is where kubia-apiserver keeps its objects in etcd: a prefix of its own, so
@@ -32,6 +35,10 @@ type Options struct {
 	Recommended *genericoptions.RecommendedOptions
 	// Routes are route.openshift.io's own flags.
 	Routes registry.RouteConfig
+	// Login are login.kubia.dev's: the htpasswd Secret (namespace/name), the provider's
+	// name and how long tokens last.
+	HTPasswdSecret string
+	Login          registry.LoginConfig
 }
 
 // DefaultRouterServiceAccount is kubia-router's user as the chart installs it.
@@ -42,8 +49,20 @@ func NewOptions() *Options {
 	versions := storageVersions()
 	o := genericoptions.NewRecommendedOptions(EtcdPrefix, Codecs.LegacyCodec(versions...))
 	o.Etcd.StorageConfig.EncodeVersioner = versions
-	return &Options{Recommended: o, Routes: registry.RouteConfig{Domain: registration.DefaultRouteDomain, RouterServiceAccount: DefaultRouterServiceAccount}}
+	return &Options{
+		Recommended:    o,
+		Routes:         registry.RouteConfig{Domain: registration.DefaultRouteDomain, RouterServiceAccount: DefaultRouterServiceAccount},
+		HTPasswdSecret: DefaultHTPasswdSecret,
+		Login:          registry.LoginConfig{ProviderName: DefaultIdentityProvider, TokenMaxAge: DefaultTokenMaxAge},
+	}
 }
+
+// The login defaults: the chart's Secret, OpenShift's default token lifetime (a day).
+const (
+	DefaultHTPasswdSecret   = "kubia-system/kubia-htpasswd"
+	DefaultIdentityProvider = "htpasswd"
+	DefaultTokenMaxAge      = 24 * time.Hour
+)
 
 // AddFlags adds the flags to fs.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
@@ -52,6 +71,12 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"the routers' wildcard domain: a Route without a host gets <name>-<namespace>.<domain>")
 	fs.StringVar(&o.Routes.RouterServiceAccount, "router-service-account", o.Routes.RouterServiceAccount,
 		"the router's user name, which must be able to read the Secrets Routes name as external certificates")
+	fs.StringVar(&o.HTPasswdSecret, "htpasswd-secret", o.HTPasswdSecret,
+		"namespace/name of the Secret whose key htpasswd holds the users' bcrypt password hashes")
+	fs.StringVar(&o.Login.ProviderName, "identity-provider-name", o.Login.ProviderName,
+		"the htpasswd identity provider's name: a user's Identity is <name>:<user>")
+	fs.DurationVar(&o.Login.TokenMaxAge, "access-token-max-age", o.Login.TokenMaxAge,
+		"how long a token from a login authenticates")
 }
 
 // Validate checks the flags.
@@ -62,6 +87,17 @@ func (o *Options) Validate() []error {
 	}
 	if _, _, err := serviceaccount.SplitUsername(o.Routes.RouterServiceAccount); err != nil {
 		errs = append(errs, fmt.Errorf("--router-service-account: %w", err))
+	}
+	ns, name, ok := strings.Cut(o.HTPasswdSecret, "/")
+	if !ok || len(validation.IsDNS1123Label(ns)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 {
+		errs = append(errs, fmt.Errorf("--htpasswd-secret %q: want namespace/name", o.HTPasswdSecret))
+	}
+	o.Login.HTPasswdSecret = types.NamespacedName{Namespace: ns, Name: name}
+	if msgs := uservalidation.IdentityProviderName(o.Login.ProviderName); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--identity-provider-name %q: %s", o.Login.ProviderName, strings.Join(msgs, "; ")))
+	}
+	if o.Login.TokenMaxAge < time.Second {
+		errs = append(errs, fmt.Errorf("--access-token-max-age %s: at least a second", o.Login.TokenMaxAge))
 	}
 	return errs
 }

@@ -8,6 +8,8 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/kubia-dev/kubia/internal/apiserver/extensions"
+	"github.com/kubia-dev/kubia/internal/apiserver/login"
+	"github.com/kubia-dev/kubia/internal/apiserver/oauth"
 	"github.com/kubia-dev/kubia/internal/apiserver/project"
 	"github.com/kubia-dev/kubia/internal/apiserver/registry"
 	"github.com/kubia-dev/kubia/internal/apiserver/route"
@@ -34,6 +36,8 @@ var groups = []group{
 	{route.GroupName, route.Install, route.Storage, route.StorageVersion, nil},
 	{user.GroupName, user.Install, user.Storage, user.StorageVersion, nil},
 	{project.GroupName, project.Install, project.Storage, project.StorageVersion, nil},
+	{oauth.GroupName, oauth.Install, oauth.Storage, oauth.StorageVersion, nil},
+	{login.GroupName, login.Install, login.Storage, login.StorageVersion, nil},
 }
 
 var (

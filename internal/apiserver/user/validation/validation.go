@@ -68,8 +68,8 @@ func IdentityName(name string, _ bool) []string {
 	return nil
 }
 
-// providerName reports what is wrong with an identity provider's name.
-func providerName(name string) []string {
+// IdentityProviderName reports what is wrong with an identity provider's name.
+func IdentityProviderName(name string) []string {
 	if reasons := path.ValidatePathSegmentName(name, false); len(reasons) != 0 {
 		return reasons
 	}
@@ -136,7 +136,7 @@ func Identity(id *userv1.Identity) field.ErrorList {
 	errs := kvalidation.ValidateObjectMeta(&id.ObjectMeta, false, IdentityName, field.NewPath("metadata"))
 	if id.ProviderName == "" {
 		errs = append(errs, field.Required(field.NewPath("providerName"), ""))
-	} else if reasons := providerName(id.ProviderName); len(reasons) != 0 {
+	} else if reasons := IdentityProviderName(id.ProviderName); len(reasons) != 0 {
 		errs = append(errs, field.Invalid(field.NewPath("providerName"), id.ProviderName, strings.Join(reasons, ", ")))
 	}
 	if id.ProviderUserName == "" {
